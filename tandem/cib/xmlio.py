@@ -94,9 +94,7 @@ def parse_file(path: str | os.PathLike[str]) -> etree._Element:
     try:
         data = p.read_bytes()
     except FileNotFoundError:
-        raise CibError(
-            Report("CIB_FILE_MISSING", f"{p}: no such file", {"file": str(p)})
-        ) from None
+        raise CibError(Report("CIB_FILE_MISSING", f"{p}: no such file", {"file": str(p)})) from None
     except OSError as exc:
         raise CibError(
             Report(
