@@ -348,6 +348,10 @@ def validate(root: etree._Element) -> ReportList:
             for el in _elements(rsc_section)
             if el.tag in RESOURCE_TAGS and el.get("id")
         }
+    # constraints may also name a tag (configuration/tags/tag), which stands for its members
+    tags = conf.find("tags")
+    if tags is not None:
+        resources |= {str(t.get("id")) for t in tags.findall("tag") if t.get("id")}
     _check_references(conf, resources, node_names, reports)
     _check_scores(conf, reports)
     _check_id_refs(conf, ids, reports)
