@@ -1,0 +1,519 @@
+"""Talking to other nodes' management daemons: auth, remote actions, PCSD Status.
+
+Why everything is parallel and deadline-bound: ``pcs status`` hung for minutes
+on a crashed node's pcsd.  Here every multi-node call starts all requests at
+once and gives up on the stragglers at a deadline; :func:`pcsd_status` never
+takes more than ``total_timeout`` (2 s) in total.  The transport and the event
+loop's clock are injectable, so unit tests prove the bound with a virtual
+clock, without sleeping.
+
+Public entry points (synchronous, for the CLI):
+
+- :func:`auth_nodes` (``tandem host auth`` / ``cluster auth``)
+- :func:`deauth_nodes` (``tandem host deauth``)
+- :func:`pcsd_status` -> ``{node: "Online"|"Offline"|"Unauthorized"}``
+- :func:`remote_cluster_action` (``cluster start|stop|enable|disable --all|NODE...``)
+- :func:`distribute_cluster_config` (``cluster setup``)
+- :func:`raise_for_failures` turns failed results into one TandemError.
+
+Each has an ``a``-prefixed coroutine twin for callers already in asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from tandem.api.paths import DEFAULT_PORT, default_paths
+from tandem.api.storage import Dest, KnownHost, KnownHosts
+from tandem.errors import PeerError, Report, TandemError, error
+
+T = TypeVar("T")
+
+ONLINE, OFFLINE, UNAUTHORIZED = "Online", "Offline", "Unauthorized"
+
+
+class PeerUnreachable(Exception):
+    """The daemon could not be reached (refused, timed out, TLS failure, bad answer)."""
+
+
+class Transport(Protocol):
+    """One HTTPS request to a node's daemon; raises PeerUnreachable when it cannot."""
+
+    async def request(
+        self,
+        method: str,
+        addr: str,
+        port: int,
+        path: str,
+        *,
+        token: str | None,
+        body: Mapping[str, Any] | None,
+        timeout: float,
+    ) -> tuple[int, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+class AiohttpTransport:
+    """The real transport: aiohttp over TLS (certificate not verified, as pcs)."""
+
+    def __init__(self) -> None:
+        self._session: Any = None
+
+    async def _get(self) -> Any:
+        import aiohttp
+
+        from tandem.api.tls import client_context
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=client_context(), limit=0)
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        addr: str,
+        port: int,
+        path: str,
+        *,
+        token: str | None,
+        body: Mapping[str, Any] | None,
+        timeout: float,
+    ) -> tuple[int, Any]:
+        import aiohttp
+
+        session = await self._get()
+        host = f"[{addr}]" if ":" in addr else addr
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            async with session.request(
+                method,
+                f"https://{host}:{port}{path}",
+                json=dict(body) if body is not None else None,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as resp:
+                text = await resp.text()
+                try:
+                    data = json.loads(text) if text else {}
+                except ValueError:
+                    data = {"text": text}
+                return resp.status, data
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            raise PeerUnreachable(f"{type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+@dataclass
+class NodeClient:
+    """One node's daemon: where it listens and the token it gave us."""
+
+    node: str
+    addr: str
+    port: int = DEFAULT_PORT
+    token: str | None = None
+    transport: Transport = field(default_factory=AiohttpTransport)
+
+    @classmethod
+    def from_known_host(cls, host: KnownHost, transport: Transport) -> NodeClient:
+        d = host.dest
+        return cls(host.name, d.addr, d.port, host.token, transport)
+
+    async def call(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, timeout: float = 10.0
+    ) -> tuple[int, Any]:
+        return await self.transport.request(
+            method, self.addr, self.port, path, token=self.token, body=body, timeout=timeout
+        )
+
+
+@dataclass
+class NodeResult:
+    """What happened on one node: ``status`` is ok, error, offline, unauthorized or timeout."""
+
+    node: str
+    status: str
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def run_sync(coro: Awaitable[T]) -> T:
+    """Run ``coro`` on a private loop that never waits for stuck resolver threads at exit."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        with contextlib.suppress(Exception):
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=0.2))
+        loop.close()  # executor shut down without waiting
+
+
+async def _bounded(
+    jobs: Mapping[str, Callable[[], Awaitable[T]]],
+    total_timeout: float,
+    on_timeout: Callable[[str], T],
+) -> dict[str, T]:
+    """Run every job in parallel; the ones unfinished at the deadline get ``on_timeout``."""
+    tasks = {asyncio.ensure_future(job()): name for name, job in jobs.items()}
+    out: dict[str, T] = {}
+    if tasks:
+        done, pending = await asyncio.wait(tasks, timeout=total_timeout)
+        for t in pending:
+            t.cancel()
+        for t, name in tasks.items():
+            if t in done and not t.cancelled() and t.exception() is None:
+                out[name] = t.result()
+            else:
+                out[name] = on_timeout(name)
+    return {name: out[name] for name in jobs}
+
+
+def _reports_message(data: Any, default: str) -> str:
+    if isinstance(data, dict) and isinstance(data.get("reports"), list) and data["reports"]:
+        first = data["reports"][0]
+        if isinstance(first, dict) and isinstance(first.get("message"), str):
+            return first["message"]
+    return default
+
+
+def _load_known(known_hosts: KnownHosts | Path | None) -> KnownHosts:
+    if isinstance(known_hosts, KnownHosts):
+        return known_hosts
+    return KnownHosts.load(known_hosts or default_paths().known_hosts)
+
+
+# --------------------------------------------------------------------------- PCSD Status
+
+
+async def apcsd_status(
+    nodes: Iterable[str],
+    total_timeout: float = 2.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, str]:
+    """Each node's daemon: Online, Offline or Unauthorized, within ``total_timeout`` overall."""
+    known = _load_known(known_hosts)
+    own = transport is None
+    transport = transport or AiohttpTransport()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + total_timeout
+
+    def job(name: str) -> Callable[[], Awaitable[str]]:
+        async def check() -> str:
+            host = known.get(name)
+            if host is None:
+                return UNAUTHORIZED
+            client = NodeClient.from_known_host(host, transport)
+            try:
+                status, _ = await client.call(
+                    "GET", "/api/v1/check-auth", timeout=max(0.05, deadline - loop.time())
+                )
+            except PeerUnreachable:
+                return OFFLINE
+            if status == 200:
+                return ONLINE
+            if status == 401:
+                return UNAUTHORIZED
+            return OFFLINE
+
+        return check
+
+    try:
+        return await _bounded(
+            {n: job(n) for n in nodes}, max(0.0, deadline - loop.time()), lambda _n: OFFLINE
+        )
+    finally:
+        if own:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(transport.close(), 0.1)
+
+
+def pcsd_status(
+    nodes: Iterable[str],
+    total_timeout: float = 2.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, str]:
+    """Synchronous :func:`apcsd_status` for the CLI (``tandem status`` / ``pcsd status``)."""
+    return run_sync(apcsd_status(list(nodes), total_timeout, known_hosts, transport))
+
+
+# --------------------------------------------------------------------------- host auth
+
+
+async def aauth_nodes(
+    nodes: Mapping[str, Dest],
+    username: str,
+    password: str,
+    known_hosts_path: Path | None = None,
+    transport: Transport | None = None,
+    timeout: float = 15.0,
+) -> dict[str, NodeResult]:
+    """Log in to every node in parallel; store the tokens received in known-hosts."""
+    path = known_hosts_path or default_paths().known_hosts
+    own = transport is None
+    transport = transport or AiohttpTransport()
+
+    def job(name: str, dest: Dest) -> Callable[[], Awaitable[NodeResult]]:
+        async def login() -> NodeResult:
+            client = NodeClient(name, dest.addr, dest.port, None, transport)
+            try:
+                status, data = await client.call(
+                    "POST", "/api/v1/auth", {"username": username, "password": password}, timeout
+                )
+            except PeerUnreachable as exc:
+                return NodeResult(name, "offline", f"Unable to connect to {name} ({exc})")
+            if status == 200 and isinstance(data, dict) and isinstance(data.get("token"), str):
+                return NodeResult(name, "ok", "Authorized", {"token": data["token"]})
+            if status == 401:
+                return NodeResult(
+                    name, "unauthorized",
+                    f"Unable to authenticate to {name} - (HTTP error: 401), "
+                    "check username and password",
+                )
+            return NodeResult(name, "error", _reports_message(data, f"{name}: HTTP error {status}"))
+
+        return login
+
+    try:
+        results = await _bounded(
+            {n: job(n, d) for n, d in nodes.items()},
+            timeout + 1,
+            lambda n: NodeResult(n, "timeout", f"Unable to connect to {n} (timed out)"),
+        )
+    finally:
+        if own:
+            await transport.close()
+    good = {n: r for n, r in results.items() if r.ok}
+    if good:
+        known = KnownHosts.load(path)
+        for n, r in good.items():
+            known.put(KnownHost(n, r.data.pop("token"), (nodes[n],)))
+        known.save(path)
+    return results
+
+
+def auth_nodes(
+    nodes: Mapping[str, Dest],
+    username: str,
+    password: str,
+    known_hosts_path: Path | None = None,
+    transport: Transport | None = None,
+    timeout: float = 15.0,
+) -> dict[str, NodeResult]:
+    return run_sync(aauth_nodes(nodes, username, password, known_hosts_path, transport, timeout))
+
+
+async def adeauth_nodes(
+    nodes: Iterable[str] | None,
+    known_hosts_path: Path | None = None,
+    transport: Transport | None = None,
+    timeout: float = 5.0,
+) -> dict[str, NodeResult]:
+    """Revoke our token on each node (best effort) and forget it locally in any case."""
+    path = known_hosts_path or default_paths().known_hosts
+    known = KnownHosts.load(path)
+    names = list(nodes) if nodes is not None else sorted(known.hosts)
+    own = transport is None
+    transport = transport or AiohttpTransport()
+
+    def job(name: str) -> Callable[[], Awaitable[NodeResult]]:
+        async def revoke() -> NodeResult:
+            host = known.get(name)
+            if host is None:
+                return NodeResult(name, "error", f"{name} is not authenticated (not in {path})")
+            client = NodeClient.from_known_host(host, transport)
+            try:
+                status, data = await client.call("POST", "/api/v1/deauth", {}, timeout)
+            except PeerUnreachable as exc:
+                return NodeResult(
+                    name, "offline",
+                    f"token for {name} forgotten locally, but it could not be revoked there ({exc})",
+                )
+            if status in (200, 401):  # 401: already unknown there
+                return NodeResult(name, "ok", "Deauthorized")
+            return NodeResult(name, "error", _reports_message(data, f"HTTP error {status}"))
+
+        return revoke
+
+    try:
+        results = await _bounded(
+            {n: job(n) for n in names},
+            timeout + 1,
+            lambda n: NodeResult(n, "timeout", f"token for {n} forgotten locally; revoking timed out"),
+        )
+    finally:
+        if own:
+            await transport.close()
+    removed = [n for n in names if known.remove(n)]
+    if removed:
+        known.save(path)
+    return results
+
+
+def deauth_nodes(
+    nodes: Iterable[str] | None,
+    known_hosts_path: Path | None = None,
+    transport: Transport | None = None,
+    timeout: float = 5.0,
+) -> dict[str, NodeResult]:
+    return run_sync(adeauth_nodes(nodes, known_hosts_path, transport, timeout))
+
+
+# --------------------------------------------------------------------------- remote cluster operations
+
+
+async def _call_all(
+    nodes: Iterable[str],
+    path: str,
+    body: Mapping[str, Any],
+    timeout: float,
+    known_hosts: KnownHosts | Path | None,
+    transport: Transport | None,
+    success: Callable[[str, dict[str, Any]], NodeResult],
+) -> dict[str, NodeResult]:
+    known = _load_known(known_hosts)
+    own = transport is None
+    transport = transport or AiohttpTransport()
+
+    def job(name: str) -> Callable[[], Awaitable[NodeResult]]:
+        async def go() -> NodeResult:
+            host = known.get(name)
+            if host is None:
+                return NodeResult(
+                    name, "unauthorized",
+                    f"{name}: not authenticated, run 'tandem host auth {name}' first",
+                )
+            client = NodeClient.from_known_host(host, transport)
+            try:
+                status, data = await client.call("POST", path, body, timeout)
+            except PeerUnreachable as exc:
+                return NodeResult(name, "offline", f"{name}: unable to connect to tandemd-api ({exc})")
+            data = data if isinstance(data, dict) else {}
+            if status == 401:
+                return NodeResult(
+                    name, "unauthorized",
+                    f"{name}: {_reports_message(data, 'not authorized')}", data,
+                )
+            if status != 200:
+                return NodeResult(name, "error", f"{name}: {_reports_message(data, f'HTTP error {status}')}", data)
+            return success(name, data)
+
+        return go
+
+    try:
+        return await _bounded(
+            {n: job(n) for n in nodes},
+            timeout + 2,
+            lambda n: NodeResult(n, "timeout", f"{n}: no answer from tandemd-api in time"),
+        )
+    finally:
+        if own:
+            await transport.close()
+
+
+def _action_result(action: str) -> Callable[[str, dict[str, Any]], NodeResult]:
+    def make(name: str, data: dict[str, Any]) -> NodeResult:
+        if data.get("success") is True:
+            return NodeResult(name, "ok", str(data.get("stdout", "")).strip(), data)
+        why = (str(data.get("stderr", "")).strip() or str(data.get("stdout", "")).strip())
+        first = why.splitlines()[-1] if why else f"'tandem cluster {action}' failed"
+        if first.startswith("Error: "):
+            first = first[len("Error: "):]
+        return NodeResult(name, "error", f"{name}: {first}", data)
+
+    return make
+
+
+async def aremote_cluster_action(
+    nodes: Iterable[str],
+    action: str,
+    timeout: float = 120.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, NodeResult]:
+    if action not in ("start", "stop", "enable", "disable"):
+        raise ValueError(f"unknown cluster action {action!r}")
+    return await _call_all(
+        nodes, f"/api/v1/cluster/{action}", {"timeout": timeout}, timeout + 10,
+        known_hosts, transport, _action_result(action),
+    )
+
+
+def remote_cluster_action(
+    nodes: Iterable[str],
+    action: str,
+    timeout: float = 120.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, NodeResult]:
+    """Run ``tandem cluster ACTION`` on each node through its daemon, in parallel."""
+    return run_sync(aremote_cluster_action(list(nodes), action, timeout, known_hosts, transport))
+
+
+def distribute_cluster_config(
+    nodes: Iterable[str],
+    cluster_name: str,
+    corosync_conf: str,
+    authkey: bytes,
+    force: bool = False,
+    timeout: float = 30.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, NodeResult]:
+    """Write corosync.conf (0644) and authkey (0400) on every node (``cluster setup``)."""
+    body = {
+        "cluster_name": cluster_name,
+        "corosync_conf": corosync_conf,
+        "authkey": base64.b64encode(authkey).decode(),
+        "force": force,
+    }
+    return run_sync(
+        _call_all(
+            list(nodes), "/api/v1/cluster/setup", body, timeout, known_hosts, transport,
+            lambda n, d: NodeResult(n, "ok", "Succeeded", d),
+        )
+    )
+
+
+def raise_for_failures(results: Mapping[str, NodeResult]) -> None:
+    """One PeerError carrying a report per failed node (nothing when all succeeded)."""
+    bad: list[Report] = [
+        error(f"NODE_{r.status.upper()}", r.message, node=n)
+        for n, r in results.items()
+        if not r.ok
+    ]
+    if bad:
+        raise PeerError(*bad)
+
+
+__all__ = [
+    "AiohttpTransport", "NodeClient", "NodeResult", "PeerUnreachable", "Transport",
+    "apcsd_status", "pcsd_status", "auth_nodes", "aauth_nodes", "deauth_nodes",
+    "adeauth_nodes", "remote_cluster_action", "aremote_cluster_action",
+    "distribute_cluster_config", "raise_for_failures", "TandemError",
+]

@@ -1,0 +1,431 @@
+"""The management daemon's HTTP application (aiohttp), built from injected parts.
+
+Why a factory with injected parts: the same application runs in production
+(PAM, subprocesses, the live CIB), in unit tests (fakes, aiohttp's test
+client) and in lab tests (real TLS daemon with a password-file
+authenticator).  Every answer is JSON; every error is a list of
+:class:`tandem.errors.Report` dictionaries, never a traceback.
+
+Endpoints (all under /api/v1 except /metrics; see :data:`ROUTES`):
+
+- ``POST /api/v1/auth`` (no token): ``{username, password}`` -> ``{token}``.
+- ``GET /api/v1/check-auth``: ``{success: true}`` when the token is valid.
+- ``POST /api/v1/deauth``: revokes the caller's own token (``host deauth``).
+- ``GET /api/v1/status``: the node's name and daemon health.
+- ``POST /api/v1/cluster/setup``: writes corosync.conf (0644) and authkey (0400).
+- ``POST /api/v1/cluster/{start,stop,enable,disable}``: runs the local command.
+- ``GET /api/v1/openapi.json`` (no token) and ``GET /metrics`` (no token by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+import tandem
+from tandem.api import schema
+from tandem.api.auth import Authenticator
+from tandem.api.paths import ApiPaths
+from tandem.api.runner import CommandRunner, SubprocessRunner, default_tandem_command
+from tandem.api.storage import TokenStore, validate_node_name
+from tandem.errors import AuthError, Report, TandemError, UsageError, error
+
+log = logging.getLogger("tandem.api")
+
+API = "/api/v1"
+ACTIONS = ("start", "stop", "enable", "disable")
+MAX_REQUEST_DEFAULT = 64 * 1024
+MAX_COROSYNC_CONF = 32 * 1024
+
+CibSource = Callable[[], "str | None"]
+
+
+@dataclass
+class ApiConfig:
+    """Everything the application needs besides its I/O collaborators."""
+
+    paths: ApiPaths
+    node_name: str = field(default_factory=socket.gethostname)
+    max_request_size: int = MAX_REQUEST_DEFAULT
+    metrics_require_token: bool = False
+    tandem_command: list[str] = field(default_factory=default_tandem_command)
+    action_timeout: float = 120.0
+    action_timeout_max: float = 600.0
+
+
+def _cluster_name(value: str) -> str:
+    return validate_node_name(value, "cluster name")
+
+
+def _timeout(value: float | int) -> float:
+    if not 0 < value <= 600:
+        raise UsageError(error("INVALID_FIELD", "field 'timeout' must be between 0 and 600 seconds"))
+    return float(value)
+
+
+BODIES: dict[str, schema.Body] = {
+    "auth": schema.Body(
+        (
+            schema.Field("username", str, True, "account name, normally hacluster", 64),
+            schema.Field("password", str, True, "its system password (checked by PAM)", 1024),
+        )
+    ),
+    "deauth": schema.Body(),
+    "setup": schema.Body(
+        (
+            schema.Field("cluster_name", str, True, "name of the new cluster", 64, _cluster_name),
+            schema.Field("corosync_conf", str, True, "full corosync.conf text", MAX_COROSYNC_CONF),
+            schema.Field("authkey", str, True, "corosync authkey, base64", 8192),
+            schema.Field("force", bool, False, "overwrite an existing different corosync.conf"),
+        )
+    ),
+    "action": schema.Body(
+        (schema.Field("timeout", (int, float), False, "seconds before the command is killed", None, _timeout),)
+    ),
+}
+
+PUBLIC_PATHS = {f"{API}/auth", f"{API}/openapi.json"}
+
+
+def json_reports(status: int, *reports: Report) -> web.Response:
+    return web.json_response({"reports": [r.to_dict() for r in reports]}, status=status)
+
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "NOT_AUTHORIZED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_TOO_LARGE",
+}
+
+
+class ApiApp:
+    """Holds the collaborators and implements the handlers."""
+
+    def __init__(
+        self,
+        config: ApiConfig,
+        authenticator: Authenticator,
+        tokens: TokenStore | None = None,
+        runner: CommandRunner | None = None,
+        cib_source: CibSource | None = None,
+        metrics_registry: Any = None,
+    ) -> None:
+        self.config = config
+        self.authenticator = authenticator
+        self.tokens = tokens or TokenStore(config.paths.tokens)
+        self.runner = runner or SubprocessRunner()
+        self.cib_source = cib_source
+        self.metrics_registry = metrics_registry
+        self.started = time.time()
+
+    # ----------------------------------------------------------------- middlewares
+    @web.middleware
+    async def errors_mw(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = _HTTP_CODES.get(exc.status, f"HTTP_{exc.status}")
+            msg = exc.reason
+            if exc.status == 413:
+                msg = f"request body larger than the limit of {self.config.max_request_size} bytes"
+            elif exc.status == 404:
+                msg = f"no such endpoint: {request.method} {request.path[:100]}"
+            elif exc.status == 405:
+                msg = f"method {request.method} is not allowed on {request.path[:100]}"
+            return json_reports(exc.status, error(code, msg))
+        except AuthError as exc:
+            return json_reports(401, *exc.reports)
+        except UsageError as exc:
+            return json_reports(400, *exc.reports)
+        except TandemError as exc:
+            status = getattr(exc, "http_status", 400)
+            return json_reports(status, *exc.reports)
+        except Exception as exc:  # the daemon keeps serving; no traceback to the client
+            log.error(
+                "internal error on %s %s: %s", request.method, request.path[:100], type(exc).__name__
+            )
+            return json_reports(
+                500, error("INTERNAL_ERROR", "internal error in tandemd-api, see its log")
+            )
+
+    @web.middleware
+    async def auth_mw(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        cl = request.content_length
+        if cl is not None and cl > self.config.max_request_size:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=self.config.max_request_size, actual_size=cl
+            )
+        path = request.path
+        public = path in PUBLIC_PATHS or (path == "/metrics" and not self.config.metrics_require_token)
+        if not public:
+            request["user"] = self._check_token(request)
+        return await handler(request)
+
+    def _token_of(self, request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer ":
+            return header[7:].strip() or None
+        return request.cookies.get("token") or None
+
+    def _check_token(self, request: web.Request) -> str:
+        token = self._token_of(request)
+        if token is None:
+            raise AuthError(
+                error(
+                    "NOT_AUTHORIZED",
+                    f"no token: run 'tandem host auth {self.config.node_name}' first",
+                    node=self.config.node_name,
+                )
+            )
+        entry = self.tokens.lookup(token)
+        if entry is None:
+            raise AuthError(
+                error(
+                    "NOT_AUTHORIZED",
+                    f"token not accepted by {self.config.node_name}: run "
+                    f"'tandem host auth {self.config.node_name}' again",
+                    node=self.config.node_name,
+                )
+            )
+        return entry.username
+
+    async def _body(self, request: web.Request, name: str) -> dict[str, Any]:
+        raw = await request.read()
+        return BODIES[name].parse(raw)
+
+    # ----------------------------------------------------------------- handlers
+    async def auth(self, request: web.Request) -> web.Response:
+        body = await self._body(request, "auth")
+        user, password = body["username"], body["password"]
+        loop = asyncio.get_running_loop()
+        ok = await loop.run_in_executor(None, self.authenticator.authenticate, user, password)
+        del password
+        if not ok:
+            log.warning("login refused for user %r from %s", user[:64], request.remote)
+            raise AuthError(
+                error(
+                    "AUTH_FAILED",
+                    f"{self.config.node_name}: username or password is wrong "
+                    "(the user must be hacluster or in the haclient group)",
+                    node=self.config.node_name,
+                )
+            )
+        token = self.tokens.issue(user)
+        log.info("login accepted for user %r from %s", user[:64], request.remote)
+        return web.json_response({"token": token, "node": self.config.node_name})
+
+    async def check_auth(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"success": True, "node": self.config.node_name, "username": request["user"]}
+        )
+
+    async def deauth(self, request: web.Request) -> web.Response:
+        await self._body(request, "deauth")
+        token = self._token_of(request)
+        n = self.tokens.revoke([token]) if token else 0
+        log.info("token of user %r revoked on its own request", request["user"])
+        return web.json_response({"success": True, "revoked": n})
+
+    async def status(self, request: web.Request) -> web.Response:
+        conf = self.config.paths.corosync_dir / "corosync.conf"
+        return web.json_response(
+            {
+                "node": self.config.node_name,
+                "daemon": "tandemd-api",
+                "version": tandem.__version__ if hasattr(tandem, "__version__") else "",
+                "uptime": round(time.time() - self.started, 1),
+                "corosync_conf": conf.exists(),
+            }
+        )
+
+    async def setup(self, request: web.Request) -> web.Response:
+        body = await self._body(request, "setup")
+        try:
+            authkey = base64.b64decode(body["authkey"], validate=True)
+        except (binascii.Error, ValueError):
+            raise UsageError(error("INVALID_FIELD", "field 'authkey' is not valid base64")) from None
+        if not 16 <= len(authkey) <= 4096:
+            raise UsageError(
+                error("INVALID_FIELD", "field 'authkey' must decode to 16..4096 bytes")
+            )
+        conf_text = body["corosync_conf"]
+        if "\x00" in conf_text or "totem" not in conf_text:
+            raise UsageError(
+                error("INVALID_FIELD", "field 'corosync_conf' does not look like a corosync.conf")
+            )
+        cdir = self.config.paths.corosync_dir
+        conf = cdir / "corosync.conf"
+        if conf.exists() and not body.get("force") and conf.read_text(errors="replace") != conf_text:
+            err = TandemError(
+                error(
+                    "NODE_IN_CLUSTER",
+                    f"{self.config.node_name} already has a different {conf}: "
+                    "destroy that cluster first or use --force",
+                    force_code="FORCE",
+                    node=self.config.node_name,
+                )
+            )
+            err.http_status = 409  # type: ignore[attr-defined]
+            raise err
+        _write_file(cdir / "authkey", authkey, 0o400)
+        _write_file(conf, conf_text.encode(), 0o644)
+        log.info(
+            "cluster %r configuration written to %s by %r",
+            body["cluster_name"], cdir, request["user"],
+        )
+        return web.json_response(
+            {"success": True, "node": self.config.node_name, "cluster_name": body["cluster_name"]}
+        )
+
+    async def action(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in ACTIONS:
+            raise web.HTTPNotFound()
+        body = await self._body(request, "action")
+        timeout = min(body.get("timeout", self.config.action_timeout), self.config.action_timeout_max)
+        argv = [*self.config.tandem_command, "cluster", action]
+        log.info("running 'tandem cluster %s' for %r", action, request["user"])
+        result = await self.runner.run(argv, timeout)
+        if not result.ok:
+            log.warning("'tandem cluster %s' failed: rc=%s", action, result.returncode)
+        return web.json_response(
+            {
+                "node": self.config.node_name,
+                "action": action,
+                "success": result.ok,
+                "returncode": result.returncode,
+                "timed_out": result.timed_out,
+                "stdout": result.stdout,
+                "stderr": result.stderr,
+            }
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        from tandem.api.metrics import render_metrics
+
+        loop = asyncio.get_running_loop()
+        body, content_type = await loop.run_in_executor(
+            None, render_metrics, self.cib_source, self.metrics_registry
+        )
+        resp = web.Response(body=body)
+        resp.headers["Content-Type"] = content_type
+        return resp
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi_document())
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        raise web.HTTPNotFound()
+
+    # ----------------------------------------------------------------- wiring
+    def make_app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[self.errors_mw, self.auth_mw],
+            client_max_size=self.config.max_request_size,
+        )
+        app.router.add_post(f"{API}/auth", self.auth)
+        app.router.add_get(f"{API}/check-auth", self.check_auth)
+        app.router.add_post(f"{API}/deauth", self.deauth)
+        app.router.add_get(f"{API}/status", self.status)
+        app.router.add_post(f"{API}/cluster/setup", self.setup)
+        app.router.add_post(f"{API}/cluster/{{action}}", self.action)
+        app.router.add_get(f"{API}/openapi.json", self.openapi)
+        app.router.add_get("/metrics", self.metrics)
+        app["tandem"] = self
+        return app
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    """Atomic write with the final mode from creation (the authkey is never readable by others)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tandem-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+# (method, path, body name or None, needs token, summary)
+ROUTES: list[tuple[str, str, str | None, bool, str]] = [
+    ("post", f"{API}/auth", "auth", False, "Check a password through PAM and issue a token"),
+    ("get", f"{API}/check-auth", None, True, "Check that the token is accepted"),
+    ("post", f"{API}/deauth", "deauth", True, "Revoke the caller's token"),
+    ("get", f"{API}/status", None, True, "Health of this node's management daemon"),
+    ("post", f"{API}/cluster/setup", "setup", True, "Write corosync.conf and authkey"),
+    *[
+        ("post", f"{API}/cluster/{a}", "action", True, f"Run 'tandem cluster {a}' on this node")
+        for a in ACTIONS
+    ],
+    ("get", f"{API}/openapi.json", None, False, "This description"),
+    ("get", "/metrics", None, False, "Prometheus metrics (ha_cluster_exporter names)"),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    report = {
+        "type": "object",
+        "properties": {
+            "reports": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "payload": {"type": "object"},
+                        "severity": {"type": "string"},
+                        "force_code": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        },
+    }
+    paths: dict[str, Any] = {}
+    for method, path, body, needs_token, summary in ROUTES:
+        op: dict[str, Any] = {
+            "summary": summary,
+            "responses": {
+                "200": {"description": "success"},
+                "400": {"description": "bad request", "content": {"application/json": {"schema": report}}},
+                "401": {"description": "not authorized", "content": {"application/json": {"schema": report}}},
+                "413": {"description": "request too large"},
+            },
+        }
+        if not needs_token:
+            op["security"] = []
+        if body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": BODIES[body].openapi()}},
+            }
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "tandemd-api", "version": "1"},
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+        "paths": paths,
+    }
