@@ -10,6 +10,7 @@ APT_PACKAGES=(
   util-linux libpam0g libpam-modules
   pacemaker-cli-utils pcs
   python3-venv
+  iputils-ping
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
