@@ -108,8 +108,16 @@ class AiohttpTransport:
                 except ValueError:
                     data = {"text": text}
                 return resp.status, data
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            raise PeerUnreachable(f"{type(exc).__name__}: {exc}") from None
+        except TimeoutError:
+            raise PeerUnreachable("timed out") from None
+        except aiohttp.ClientConnectorDNSError:
+            raise PeerUnreachable("cannot resolve its name") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise PeerUnreachable(exc.os_error.strerror or str(exc.os_error)) from None
+        except aiohttp.ClientSSLError:
+            raise PeerUnreachable("TLS handshake failed") from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise PeerUnreachable(type(exc).__name__) from None
 
     async def close(self) -> None:
         if self._session is not None:

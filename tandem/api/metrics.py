@@ -293,11 +293,11 @@ def live_cib_source() -> str | None:
         from tandem.daemon import client  # type: ignore[attr-defined]
     except ImportError:
         return None
-    getter = getattr(client, "get_cib_xml", None)
-    if getter is None:
+    call = getattr(client, "call", None)
+    if call is None:
         return None
     try:
-        return getter()
+        return str(call("get_cib", timeout=5.0))  # short: a scrape must not hang
     except Exception:
         return None
 
