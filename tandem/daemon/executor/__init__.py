@@ -1,0 +1,101 @@
+"""The executor: runs resource agents on this node and records what happened.
+
+Public API (what the node daemon and the controller use)
+--------------------------------------------------------
+
+Build one per node daemon::
+
+    from tandem.agents.runner import SubprocessRunner
+    from tandem.daemon.executor import (
+        ExecutorService, OpRequest, CgroupTree, default_cgroup_base, op_elements)
+
+    base = default_cgroup_base()          # <cgroup2 mount><own cgroup>/tandem-rsc, or None
+    svc = ExecutorService(
+        node_name, SubprocessRunner(node_name=node_name), on_event,
+        cgroups=CgroupTree(base) if base else None)   # None = no event-driven detection
+    svc.submit(OpRequest(rsc_id, AgentSpec.parse("ocf:heartbeat:IPaddr2"), "start",
+                         timeout_ms=20000, params={...}, meta={...},
+                         transition_key="ACTION:GRAPH:EXPECTED_RC:UUID"))
+    svc.submit(OpRequest(..., "monitor", interval_ms=30000, ...))   # recurring
+    svc.cancel(rsc_id, "monitor", 30000)
+    svc.close()
+
+``on_event(event: OpEvent)`` is called (on the executor's own thread) for every
+result: each run of each operation, each repetition of a recurring monitor
+(``event.changed`` tells whether rc/status differ from the previous run; the
+daemon may skip unchanged ones as Pacemaker does) and each cancellation
+(``event.status is ExecStatus.CANCELLED``).  ``event.trigger`` is
+``"request"``, ``"interval"`` or ``"cgroup-empty"``.
+
+Turn an event into CIB status XML with
+``op_elements(event, node_name, svc.reload_info(event.request))`` (the
+``lrm_rsc_op`` elements to put in the resource's ``lrm_resource``, replacing
+those with the same id), ``deleted_record_ids(event)`` (ids to remove: a
+cancelled recurring op) or simply ``merge_into(lrm_resource_el, event, node,
+reload)``; ``lrm_resource(rsc_id, spec)`` makes the container.
+
+Semantics
+---------
+- one operation at a time per resource, in submission order; different
+  resources run in parallel (``workers`` threads);
+- a recurring op runs at once, then every ``interval_ms`` after the previous
+  run ended; a ``stop`` cancels the resource's recurring ops first;
+- ``start`` runs in the resource's own cgroup; if processes remain there
+  when it returns (apache), the cgroup is watched and its emptying runs the
+  recurring monitor at once (``trigger="cgroup-empty"``).  Resource meta
+  attribute ``cgroup-watch=false`` disables it.  After a successful stop the
+  cgroup is removed if empty (leftover processes are left alone and logged);
+- timeouts kill the agent's process group (SIGTERM, then SIGKILL):
+  ``op-status`` 2 (timeout), rc 1.
+
+Pure core for tests: :class:`ExecutorCore` (no threads, no processes) with
+``tandem.daemon.executor.fakes`` (FakeClock, FakeRunner, FakeCgroups,
+FakeWatcher).
+"""
+
+from tandem.daemon.executor.cgroup import (
+    CgroupBackend,
+    CgroupTree,
+    CgroupWatcher,
+    InotifyWatcher,
+)
+from tandem.daemon.executor.cgroup import default_base as default_cgroup_base
+from tandem.daemon.executor.core import (
+    TRIGGER_CGROUP,
+    TRIGGER_INTERVAL,
+    TRIGGER_REQUEST,
+    Clock,
+    ExecutorCore,
+    OpEvent,
+    OpRequest,
+)
+from tandem.daemon.executor.records import (
+    deleted_record_ids,
+    lrm_resource,
+    merge_into,
+    op_attributes,
+    op_elements,
+)
+from tandem.daemon.executor.service import ExecutorService, SystemClock
+
+__all__ = [
+    "TRIGGER_CGROUP",
+    "TRIGGER_INTERVAL",
+    "TRIGGER_REQUEST",
+    "CgroupBackend",
+    "CgroupTree",
+    "CgroupWatcher",
+    "Clock",
+    "ExecutorCore",
+    "ExecutorService",
+    "InotifyWatcher",
+    "OpEvent",
+    "OpRequest",
+    "SystemClock",
+    "default_cgroup_base",
+    "deleted_record_ids",
+    "lrm_resource",
+    "merge_into",
+    "op_attributes",
+    "op_elements",
+]
