@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from tandem.corosync.transport import (
     ClusterEvent,
     ConfChange,
+    CorosyncNotRunningError,
     CpgMember,
     CpgReason,
     Deliver,
@@ -64,7 +65,7 @@ from tandem.corosync.transport import (
     QuorumState,
     TransportClosed,
 )
-from tandem.errors import CorosyncError, NotRunningError, Report
+from tandem.errors import CorosyncError, Report
 
 __all__ = ["InMemoryCorosync", "InMemoryTransport"]
 
@@ -293,16 +294,16 @@ class InMemoryCorosync:
     def connect(self, nodeid: int, pid: int | None = None) -> InMemoryTransport:
         """A process on ``nodeid`` connects (cpg/votequorum initialize + trackstart).
 
-        Raises :class:`NotRunningError` when corosync is not running there.
+        Raises :class:`CorosyncNotRunningError` when corosync is not running there.
         The new transport's first event is the current quorum state, as
         ``votequorum_trackstart(CS_TRACK_CURRENT | CS_TRACK_CHANGES)`` gives.
         """
         self._node(nodeid)
         if nodeid not in self._running:
-            raise NotRunningError(
+            raise CorosyncNotRunningError(
                 Report(
                     "COROSYNC_NOT_RUNNING",
-                    f"corosync is not running on node {self._names[nodeid]}",
+                    f"corosync is not running on this node ({self._names[nodeid]})",
                     {"node": self._names[nodeid], "nodeid": nodeid, "cs_error": "CS_ERR_LIBRARY"},
                 )
             )

@@ -45,6 +45,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from tandem.errors import CorosyncError, NotRunningError
+
+# --------------------------------------------------------------------------- errors
+
+
+class CorosyncNotRunningError(CorosyncError, NotRunningError):
+    """corosync is not running on this node (its IPC refused the connection).
+
+    Both a CorosyncError (a corosync call failed with CS_ERR_LIBRARY) and a
+    NotRunningError (the CLI's "start the cluster first" family).
+    """
+
+    default_code = "COROSYNC_NOT_RUNNING"
+
+
 # --------------------------------------------------------------------------- events
 
 
