@@ -264,7 +264,9 @@ class Lab:
         if cg.exists():  # leftovers of an earlier life: nothing of it may survive a boot
             S.cgroup_kill(cg)
             S.wait_cgroup_empty(cg, 5.0)
+            S.cgroup_remove_tree(cg)
         cg.mkdir(parents=True, exist_ok=True)
+        S.cgroup_freeze(cg, False)
         S.netns_del(n.netns)
         S.netns_add(n.netns)
         host_cmds, node_cmds = P.node_link_commands(plan, n)
@@ -334,6 +336,8 @@ class Lab:
                 os.kill(pid, signal.SIGKILL)
         self._reap(node, nrec)
         S.wait_cgroup_empty(cg, 10.0)
+        # A node boots in a fresh cgroup (not frozen, no sub-cgroups of its last life).
+        S.cgroup_remove_tree(cg)
 
     def _reap(self, node: str, nrec: NodeRecord | None) -> None:
         proc = self._inits.pop(node, None)

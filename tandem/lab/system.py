@@ -113,11 +113,11 @@ def cgroup_kill(cg: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def cgroup_freeze(cg: Path) -> None:
-    """Stop every process of ``cg`` where it stands (best effort: needs cgroup.freeze)."""
+def cgroup_freeze(cg: Path, frozen: bool = True) -> None:
+    """Stop (or resume) every process of ``cg`` where it stands (needs cgroup.freeze)."""
     f = cg / "cgroup.freeze"
     if f.exists():
-        f.write_text("1")
+        f.write_text("1" if frozen else "0")
 
 
 def wait_cgroup_empty(cg: Path, timeout: float = 10.0) -> bool:
