@@ -49,6 +49,7 @@ MAX_REQUEST_DEFAULT = 64 * 1024
 MAX_COROSYNC_CONF = 32 * 1024
 
 CibSource = Callable[[], "str | None"]
+USER_KEY = web.RequestKey("user", str)
 
 
 @dataclass
@@ -177,7 +178,7 @@ class ApiApp:
         path = request.path
         public = path in PUBLIC_PATHS or (path == "/metrics" and not self.config.metrics_require_token)
         if not public:
-            request["user"] = self._check_token(request)
+            request[USER_KEY] = self._check_token(request)
         return await handler(request)
 
     def _token_of(self, request: web.Request) -> str | None:
@@ -235,14 +236,14 @@ class ApiApp:
 
     async def check_auth(self, request: web.Request) -> web.Response:
         return web.json_response(
-            {"success": True, "node": self.config.node_name, "username": request["user"]}
+            {"success": True, "node": self.config.node_name, "username": request[USER_KEY]}
         )
 
     async def deauth(self, request: web.Request) -> web.Response:
         await self._body(request, "deauth")
         token = self._token_of(request)
         n = self.tokens.revoke([token]) if token else 0
-        log.info("token of user %r revoked on its own request", request["user"])
+        log.info("token of user %r revoked on its own request", request[USER_KEY])
         return web.json_response({"success": True, "revoked": n})
 
     async def status(self, request: web.Request) -> web.Response:
@@ -290,7 +291,7 @@ class ApiApp:
         _write_file(conf, conf_text.encode(), 0o644)
         log.info(
             "cluster %r configuration written to %s by %r",
-            body["cluster_name"], cdir, request["user"],
+            body["cluster_name"], cdir, request[USER_KEY],
         )
         return web.json_response(
             {"success": True, "node": self.config.node_name, "cluster_name": body["cluster_name"]}
@@ -303,7 +304,7 @@ class ApiApp:
         body = await self._body(request, "action")
         timeout = min(body.get("timeout", self.config.action_timeout), self.config.action_timeout_max)
         argv = [*self.config.tandem_command, "cluster", action]
-        log.info("running 'tandem cluster %s' for %r", action, request["user"])
+        log.info("running 'tandem cluster %s' for %r", action, request[USER_KEY])
         result = await self.runner.run(argv, timeout)
         if not result.ok:
             log.warning("'tandem cluster %s' failed: rc=%s", action, result.returncode)
@@ -350,7 +351,6 @@ class ApiApp:
         app.router.add_post(f"{API}/cluster/{{action}}", self.action)
         app.router.add_get(f"{API}/openapi.json", self.openapi)
         app.router.add_get("/metrics", self.metrics)
-        app["tandem"] = self
         return app
 
 
