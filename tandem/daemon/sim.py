@@ -83,8 +83,10 @@ class SimCluster:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, n: int) -> None:
-        """Start tandemd on node ``n`` (corosync must be running there)."""
+        """``cluster start`` on node ``n``: corosync (if not running), then tandemd."""
         node = self.nodes[n]
+        if n not in self.corosync.running:
+            self.corosync.start(n)
         loaded = node.storage.load()
         t = self.corosync.connect(n)
         node.transport = t
