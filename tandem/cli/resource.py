@@ -1,0 +1,441 @@
+"""``tandem resource ...``: parse pcs-style argv, call tandem.lib, render.
+
+Both spellings are accepted: pcs 0.9's (the walkthrough: ``resource --full``,
+``resource defaults NAME=VALUE``) and pcs 0.11's (``resource config``,
+``resource defaults update NAME=VALUE``).  The small argv helpers shared by
+the other configuration areas (constraint, property, node) live here too.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from tandem.cli import context
+from tandem.errors import Report, Severity, TandemError, UsageError, error
+from tandem.lib.env import LibraryEnvironment
+
+T = TypeVar("T")
+ARGS = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": ["-h", "--help"]}
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def render(report: Report, forced: bool) -> str:
+    """``Error: ...`` / ``Warning: ...`` with the CLI-only hints (pcs's overlay)."""
+    prefix = {Severity.ERROR: "Error: ", Severity.WARNING: "Warning: ", Severity.INFO: ""}[
+        report.severity
+    ]
+    first, sep, rest = report.message.partition("\n")
+    if report.is_error and report.force_code and not forced:
+        first += ", use --force to override"
+    return prefix + first + sep + rest
+
+
+def print_reports(reports: Sequence[Report], forced: bool) -> None:
+    for r in reports:
+        click.echo(render(r, forced), err=r.severity is not Severity.INFO)
+
+
+class Flags:
+    """Flags pcs accepts anywhere on the line (``--force``, ``--full``, ``-f FILE``...)."""
+
+    def __init__(self, args: Sequence[str], known: Sequence[str]) -> None:
+        self.args: list[str] = []
+        self.set: set[str] = set()
+        self.values: dict[str, str] = {}
+        items = list(args)
+        i = 0
+        while i < len(items):
+            a = items[i]
+            if a == "-f" and i + 1 < len(items):
+                context.get().cib_file = items[i + 1]
+                i += 2
+                continue
+            if a == "--force":
+                context.get().force = True
+            elif a.startswith("--") and a.split("=", 1)[0] in known:
+                name, _, value = a.partition("=")
+                self.set.add(name)
+                if value:
+                    self.values[name] = value
+            elif a.startswith("--") and len(a) > 2:
+                raise UsageError(f"unknown option '{a}'")
+            else:
+                self.args.append(a)
+            i += 1
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.set
+
+
+def make_env() -> LibraryEnvironment:
+    ctx = context.get()
+    return LibraryEnvironment.from_cli(ctx.cib_file, ctx.force)
+
+
+def run(fn: Callable[[LibraryEnvironment], T], env: LibraryEnvironment | None = None) -> T:
+    """Run one library command; print its reports; exit 1 (one ``Error:`` line each) on error."""
+    env = env or make_env()
+    forced = context.get().force
+    try:
+        result = fn(env)
+    except TandemError as exc:
+        shown = list(env.report_processor.reports)
+        extra = [r for r in exc.reports if r not in shown]
+        print_reports(shown + extra, forced)
+        sys.exit(getattr(exc, "exit_code", 1))
+    print_reports(list(env.report_processor.reports), forced)
+    return result
+
+
+def fail(message: str) -> None:
+    print_reports([error("USAGE", message)], False)
+    sys.exit(1)
+
+
+def name_values(args: Sequence[str]) -> dict[str, str]:
+    from tandem.lib.cib_tools import parse_name_values
+
+    values, bad = parse_name_values(args)
+    if bad:
+        print_reports(bad, False)
+        sys.exit(1)
+    return values
+
+
+def require_live_not_file(command: str) -> None:
+    if context.get().cib_file:
+        fail("Specified option '-f' is not supported in this command")
+
+
+# --------------------------------------------------------------------------- argv parsing
+
+
+def parse_create_args(args: Sequence[str]) -> tuple[dict[str, str], list[Any], dict[str, str]]:
+    """``[NAME=VALUE...] [op ACTION NAME=VALUE... [ACTION NAME=VALUE...]...] [meta NAME=VALUE...]``."""
+    from tandem.lib.commands.resource import Operation
+
+    params: list[str] = []
+    meta: list[str] = []
+    ops: list[Operation] = []
+    mode = "params"
+    op_args: list[str] = []
+
+    def flush_op() -> None:
+        if op_args:
+            ops.append(Operation(op_args[0], name_values(op_args[1:])))
+            op_args.clear()
+
+    for a in args:
+        if a == "op":
+            flush_op()
+            mode = "op"
+            continue
+        if a == "meta":
+            flush_op()
+            mode = "meta"
+            continue
+        if a in ("clone", "promotable", "bundle") and mode != "op":
+            fail(f"'{a}' is not supported yet by tandem resource create")
+        if mode == "params":
+            params.append(a)
+        elif mode == "meta":
+            meta.append(a)
+        else:
+            if "=" not in a:
+                flush_op()
+            op_args.append(a)
+    flush_op()
+    for op in ops:
+        if "=" in op.name:
+            fail(f"When using 'op' you must specify an operation name and at least one option"
+                 f" after 'op': '{op.name}'")
+    return name_values(params), ops, name_values(meta)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _kv(pairs: Sequence[tuple[str, str]]) -> str:
+    return " ".join(f"{k}={v}" for k, v in pairs)
+
+
+def listing_full(views: Sequence[Any]) -> list[str]:
+    """The walkthrough's ``resource --full`` layout (pcs 0.9)."""
+    lines: list[str] = []
+    for v in views:
+        lines.append(
+            f" Resource: {v.id} (class={v.standard}"
+            + (f" provider={v.provider}" if v.provider else "")
+            + f" type={v.type})"
+        )
+        attrs = [p for _sid, pairs in v.instance_attributes for p in pairs]
+        if attrs:
+            lines.append(f"  Attributes: {_kv(attrs)}")
+        meta = [p for _sid, pairs in v.meta_attributes for p in pairs]
+        if meta:
+            lines.append(f"  Meta Attrs: {_kv(meta)}")
+        if v.operations:
+            pad = "  Operations: "
+            for i, (oid, name, attrs) in enumerate(v.operations):
+                text = f"{name} {_kv(attrs)} ({oid})" if attrs else f"{name} ({oid})"
+                lines.append((pad if i == 0 else " " * len(pad)) + text)
+    return lines
+
+
+def listing_config(views: Sequence[Any]) -> list[str]:
+    """pcs 0.11's ``resource config`` text."""
+    lines: list[str] = []
+    for v in views:
+        lines.append(
+            f"Resource: {v.id} (class={v.standard}"
+            + (f" provider={v.provider}" if v.provider else "")
+            + f" type={v.type})"
+        )
+        for label, sets in (("Attributes", v.instance_attributes), ("Meta Attributes", v.meta_attributes)):
+            for sid, pairs in sets:
+                if not pairs:
+                    continue
+                lines.append(f"  {label}: {sid}")
+                lines += [f"    {k}={val}" for k, val in pairs]
+        if v.operations:
+            lines.append("  Operations:")
+            for oid, name, attrs in v.operations:
+                lines.append(f"    {name}: {oid}")
+                lines += [f"      {k}={val}" for k, val in attrs]
+    return lines
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group("resource", invoke_without_command=True, context_settings=ARGS)
+@click.option("--full", is_flag=True, help="List every resource with its options (pcs 0.9).")
+@click.pass_context
+def resource(ctx: click.Context, full: bool) -> None:
+    """Manage cluster resources."""
+    if ctx.invoked_subcommand is None:
+        from tandem.lib.commands import resource as lib
+
+        views = run(lambda env: lib.config(env))
+        for line in listing_full(views):
+            click.echo(line)
+
+
+@resource.command("create", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def create_cmd(args: tuple[str, ...]) -> None:
+    """create ID [STANDARD:[PROVIDER:]]TYPE [NAME=VALUE...] [op ACTION NAME=VALUE...] [meta NAME=VALUE...] [--disabled]"""
+    from tandem.lib.commands import resource as lib
+
+    flags = Flags(args, ["--disabled", "--no-default-ops", "--agent-validation", "--wait"])
+    if len(flags.args) < 2:
+        fail("Usage: tandem resource create ID [STANDARD:[PROVIDER:]]TYPE [NAME=VALUE...] "
+             "[op ACTION NAME=VALUE...] [meta NAME=VALUE...] [--disabled]")
+    rsc_id, agent, *rest = flags.args
+    params, ops, meta = parse_create_args(rest)
+    run(
+        lambda env: lib.create(
+            env, rsc_id, agent, params, ops, meta,
+            disabled="--disabled" in flags, no_default_ops="--no-default-ops" in flags,
+        )
+    )
+
+
+def _ids_command(name: str, lib_name: str, help_text: str) -> None:
+    @resource.command(name, context_settings=ARGS, help=help_text)
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def cmd(args: tuple[str, ...]) -> None:
+        from tandem.lib.commands import resource as lib
+
+        flags = Flags(args, ["--wait"])
+        if not flags.args:
+            fail(f"Usage: tandem resource {name} RESOURCE...")
+        run(lambda env: getattr(lib, lib_name)(env, flags.args))
+
+
+_ids_command("enable", "enable", "Allow the cluster to start the resources.")
+_ids_command("disable", "disable", "Stop the resources (target-role=Stopped).")
+
+
+def _delete(args: tuple[str, ...]) -> None:
+    from tandem.lib.commands import resource as lib
+    from tandem.lib.commands.resource_move import Waiter
+    from tandem.lib.resource_state import running_nodes
+
+    flags = Flags(args, [])
+    if len(flags.args) != 1:
+        fail("Usage: tandem resource delete RESOURCE")
+
+    def wait_stopped(env: LibraryEnvironment, rsc: str) -> None:
+        Waiter(timeout=120.0).until(env, lambda cib: not running_nodes(cib, rsc))
+
+    run(lambda env: lib.delete(env, flags.args[0], wait_stopped=wait_stopped))
+
+
+@resource.command("delete", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def delete_cmd(args: tuple[str, ...]) -> None:
+    """delete RESOURCE: the resource and every constraint naming it."""
+    _delete(args)
+
+
+@resource.command("remove", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def remove_cmd(args: tuple[str, ...]) -> None:
+    """remove RESOURCE: same as delete."""
+    _delete(args)
+
+
+def _defaults(args: tuple[str, ...], section: str) -> None:
+    from tandem.lib.commands import resource as lib
+
+    flags = Flags(args, ["--all", "--full", "--no-check-expired"])
+    rest = flags.args
+    if not rest or rest == ["config"]:
+        sets = run(lambda env: lib.defaults_config(env, section))
+        if not sets:
+            click.echo("No defaults set")
+        for sid, values in sets:
+            click.echo(f"Meta Attrs: {sid}")
+            for k, v in values.items():
+                click.echo(f"  {k}={v}")
+        return
+    if rest[0] == "update":
+        rest = rest[1:]
+    else:
+        what = "resource op defaults" if section == "op_defaults" else "resource defaults"
+        click.echo(
+            "Deprecation Warning: This command is deprecated and will be removed. "
+            f"Please use 'tandem {what} update' instead.",
+            err=True,
+        )
+    values = name_values(rest)
+    run(lambda env: lib.defaults_update(env, values, section))
+
+
+@resource.command("defaults", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def defaults_cmd(args: tuple[str, ...]) -> None:
+    """defaults [config] | defaults [update] NAME=VALUE...: resource defaults."""
+    _defaults(args, "rsc_defaults")
+
+
+@resource.command("op", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def op_cmd(args: tuple[str, ...]) -> None:
+    """op defaults [config] | op defaults [update] NAME=VALUE...: operation defaults."""
+    if not args or args[0] != "defaults":
+        fail("Usage: tandem resource op defaults [update] NAME=VALUE...")
+    _defaults(args[1:], "op_defaults")
+
+
+@resource.command("config", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def config_cmd(args: tuple[str, ...]) -> None:
+    """config [RESOURCE...]: resource options (pcs 0.11 text; --full for the 0.9 layout)."""
+    from tandem.lib.commands import resource as lib
+
+    flags = Flags(args, ["--full", "--output-format"])
+    views = run(lambda env: lib.config(env, flags.args))
+    lines = listing_full(views) if "--full" in flags else listing_config(views)
+    for line in lines:
+        click.echo(line)
+
+
+@resource.command("show", context_settings=ARGS, hidden=True)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def show_cmd(args: tuple[str, ...]) -> None:
+    """show [RESOURCE...] --full: pcs 0.9's spelling."""
+    from tandem.lib.commands import resource as lib
+
+    flags = Flags(args, ["--full"])
+    for line in listing_full(run(lambda env: lib.config(env, flags.args))):
+        click.echo(line)
+
+
+# ---- move / ban / clear / cleanup
+
+
+def _rsc_node(args: tuple[str, ...], usage: str, known: Sequence[str] = ()) -> tuple[Flags, str, str | None]:
+    flags = Flags(args, ["--promoted", "--master", "--wait", "--strict", "--autodelete", *known])
+    positional = [a for a in flags.args if "=" not in a]
+    if any("=" in a for a in flags.args):
+        fail("lifetime is not supported yet by tandem; use 'tandem resource clear' instead")
+    if not 1 <= len(positional) <= 2:
+        fail(f"Usage: tandem resource {usage}")
+    return flags, positional[0], positional[1] if len(positional) == 2 else None
+
+
+@resource.command("ban", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def ban_cmd(args: tuple[str, ...]) -> None:
+    """ban RESOURCE [NODE]: keep RESOURCE off NODE (cli-ban-RESOURCE-on-NODE) until clear."""
+    from tandem.lib.commands import resource_move as lib
+
+    flags, rsc, node = _rsc_node(args, "ban RESOURCE [NODE]")
+    promoted = "--promoted" in flags or "--master" in flags
+    run(lambda env: lib.ban(env, rsc, node, promoted=promoted))
+
+
+@resource.command("move-with-constraint", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def move_with_constraint_cmd(args: tuple[str, ...]) -> None:
+    """move-with-constraint RESOURCE [NODE]: add cli-prefer-RESOURCE and leave it."""
+    from tandem.lib.commands import resource_move as lib
+
+    flags, rsc, node = _rsc_node(args, "move-with-constraint RESOURCE [NODE]")
+    promoted = "--promoted" in flags or "--master" in flags
+    run(lambda env: lib.move_with_constraint(env, rsc, node, promoted=promoted))
+
+
+@resource.command("move", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def move_cmd(args: tuple[str, ...]) -> None:
+    """move RESOURCE [NODE]: move it, then drop the constraint used (live cluster only)."""
+    from tandem.lib.commands import resource_move as lib
+
+    flags, rsc, node = _rsc_node(args, "move RESOURCE [NODE]")
+    require_live_not_file("resource move")
+    promoted = "--promoted" in flags or "--master" in flags
+    waiter = lib.Waiter()
+    if flags.values.get("--wait"):
+        try:
+            waiter.timeout = float(flags.values["--wait"])
+        except ValueError:
+            fail(f"'{flags.values['--wait']}' is not a valid number of seconds to wait")
+    run(lambda env: lib.move(env, rsc, node, promoted=promoted, waiter=waiter))
+
+
+@resource.command("clear", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def clear_cmd(args: tuple[str, ...]) -> None:
+    """clear RESOURCE [NODE]: remove the constraints of move and ban."""
+    from tandem.lib.commands import resource_move as lib
+
+    flags, rsc, node = _rsc_node(args, "clear RESOURCE [NODE]", ["--expired"])
+    promoted = "--promoted" in flags or "--master" in flags
+    run(lambda env: lib.clear(env, rsc, node, promoted=promoted))
+
+
+@resource.command("cleanup", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def cleanup_cmd(args: tuple[str, ...]) -> None:
+    """cleanup [RESOURCE] [node=NODE]: forget failures (live cluster only)."""
+    from tandem.lib.commands import resource_move as lib
+
+    flags = Flags(args, ["--strict"])
+    require_live_not_file("resource cleanup")
+    options = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in flags.args if "=" in a}
+    positional = [a for a in flags.args if "=" not in a]
+    if len(positional) > 1 or set(options) - {"node"}:
+        fail("Usage: tandem resource cleanup [RESOURCE] [node=NODE]")
+    rsc = positional[0] if positional else None
+    run(lambda env: lib.cleanup(env, rsc, options.get("node")))
+
+
+COMMANDS = [resource]
