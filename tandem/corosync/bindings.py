@@ -601,8 +601,8 @@ class VotequorumHandle(_Handle):
         )
         self._open = True
 
-    def getinfo(self, nodeid: int) -> VotequorumInfo:
-        """votequorum's info about ``nodeid`` (use the local node id for "this node")."""
+    def getinfo(self, nodeid: int = 0) -> VotequorumInfo:
+        """votequorum's info about ``nodeid``; 0 (the default) means this node."""
         info = VotequorumInfoStruct()
         check(
             self._lib.votequorum_getinfo(self._h("votequorum_getinfo"), nodeid, ctypes.byref(info)),

@@ -109,6 +109,10 @@ class InMemoryTransport:
         self._check("cpg_local_get")
         return self._nodeid
 
+    @property
+    def local_pid(self) -> int:
+        return self.pid
+
     def join(self, group: str) -> None:
         self._check("cpg_join")
         if group in self._joined:

@@ -40,12 +40,16 @@ Example (with the in-memory fake)::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
-from collections.abc import Callable
+import os
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from tandem.errors import CorosyncError, NotRunningError
+from tandem.errors import CorosyncError, NotRunningError, Report
 
 # --------------------------------------------------------------------------- errors
 
@@ -190,6 +194,11 @@ class ClusterTransport(Protocol):
         """This node's corosync node id."""
         ...
 
+    @property
+    def local_pid(self) -> int:
+        """This process's pid as CPG member lists show it (with local_nodeid: "me")."""
+        ...
+
     def join(self, group: str) -> None:
         """Join a CPG group (one handle per group underneath)."""
         ...
@@ -225,3 +234,297 @@ class ClusterTransport(Protocol):
     def close(self) -> None:
         """Disconnect; idempotent.  Joined groups see this process leave."""
         ...
+
+
+# --------------------------------------------------------------------------- real corosync
+
+
+class CorosyncTransport:
+    """:class:`ClusterTransport` on the real corosync (libcpg + libvotequorum + libcmap).
+
+    Use :meth:`connect` (inside the node: the same network namespace and
+    /dev/shm as corosync).  With an asyncio loop (the running one by default)
+    every handle's fd is a loop reader and callbacks become queued events;
+    without one, :meth:`poll` dispatches whatever is pending first.
+
+    Flow control: ``cpg_mcast_joined`` answering CS_ERR_TRY_AGAIN queues the
+    message; queued messages are retried in order (10 ms later with a loop,
+    or at the next ``mcast``/``poll`` without), so ``mcast`` never fails for
+    a full queue and never reorders a sender's messages.
+    """
+
+    RETRY_DELAY = 0.01
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        from tandem.corosync import bindings
+
+        self._b = bindings
+        self._loop = loop
+        self._events: deque[ClusterEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._cpg: dict[str, bindings.CpgHandle] = {}
+        self._views: dict[str, tuple[CpgMember, ...]] = {}
+        self._outbox: dict[str, deque[bytes]] = {}
+        self._retry: asyncio.TimerHandle | None = None
+        self._quorum_members: tuple[int, ...] = ()
+        self._quorate = False
+        self._closed = False
+        self._fds: dict[int, int] = {}
+        self._pid = os.getpid()
+        self._vq = bindings.VotequorumHandle(self._on_quorum)
+        try:
+            self._nodeid = self._vq.getinfo().node_id
+            self._vq.trackstart()
+            self._cmap = bindings.CmapHandle()
+        except BaseException:
+            self._vq.finalize()
+            raise
+        self._watch(self._vq)
+
+    @classmethod
+    def connect(cls, loop: asyncio.AbstractEventLoop | None = None) -> CorosyncTransport:
+        """Connect to this node's corosync.
+
+        Raises :class:`CorosyncNotRunningError` ("corosync is not running on
+        this node") when the IPC connection is refused.
+        """
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+        return cls(loop)
+
+    # -- ClusterTransport -------------------------------------------------------------
+
+    @property
+    def local_nodeid(self) -> int:
+        self._check("local_nodeid")
+        return self._nodeid
+
+    @property
+    def local_pid(self) -> int:
+        """Our pid as corosync reports it in CPG member lists."""
+        return self._pid
+
+    def join(self, group: str) -> None:
+        self._check("cpg_join")
+        if group in self._cpg:
+            raise CorosyncError(
+                Report(
+                    "COROSYNC_ERROR",
+                    f"cpg_join (group={group}) failed: CS_ERR_EXIST",
+                    {"call": "cpg_join", "cs_error": "CS_ERR_EXIST", "group": group},
+                )
+            )
+        handle = self._b.CpgHandle(self._on_deliver, self._on_confchg)
+        try:
+            handle.join(group)
+        except BaseException:
+            handle.finalize()
+            raise
+        self._cpg[group] = handle
+        self._outbox[group] = deque()
+        self._watch(handle)
+
+    def leave(self, group: str) -> None:
+        self._check("cpg_leave")
+        handle = self._group_handle(group, "cpg_leave")
+        handle.leave(group)
+        # The handle stays open until our own leave is delivered (see _on_confchg).
+
+    def mcast(self, group: str, payload: bytes) -> None:
+        self._check("cpg_mcast_joined")
+        self._group_handle(group, "cpg_mcast_joined")
+        self._outbox[group].append(bytes(payload))
+        self._flush()
+
+    def members(self, group: str) -> tuple[CpgMember, ...]:
+        self._check("cpg_membership_get")
+        return self._views.get(group, ())
+
+    def quorum(self) -> QuorumState:
+        self._check("votequorum_getinfo")
+        info = self._vq.getinfo()
+        return QuorumState(
+            quorate=info.quorate,
+            members=self._quorum_members,
+            node_votes=info.node_votes,
+            expected_votes=info.node_expected_votes,
+            highest_expected=info.highest_expected,
+            total_votes=info.total_votes,
+            quorum=info.quorum,
+            two_node=info.two_node,
+            wait_for_all=info.wait_for_all,
+        )
+
+    def nodelist(self) -> tuple[NodeInfo, ...]:
+        self._check("cmap_get")
+        return nodelist_from_cmap(self._cmap.items("nodelist.node."))
+
+    def poll(self) -> list[ClusterEvent]:
+        if not self._closed and self._loop is None:
+            self._flush()
+            for handle in [self._vq, *self._cpg.values()]:
+                self._dispatch(handle)
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    async def next_event(self) -> ClusterEvent:
+        while not self._events:
+            if self._closed:
+                raise CorosyncError(
+                    Report(
+                        "COROSYNC_ERROR",
+                        "next_event on a closed transport: CS_ERR_BAD_HANDLE",
+                        {"cs_error": "CS_ERR_BAD_HANDLE"},
+                    )
+                )
+            if self._loop is None:
+                raise RuntimeError("CorosyncTransport.next_event needs an asyncio loop; use poll()")
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.popleft()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._shutdown()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _check(self, call: str) -> None:
+        if self._closed:
+            raise CorosyncError(
+                Report(
+                    "COROSYNC_ERROR",
+                    f"{call} on a closed transport: CS_ERR_BAD_HANDLE",
+                    {"call": call, "cs_error": "CS_ERR_BAD_HANDLE"},
+                )
+            )
+
+    def _group_handle(self, group: str, call: str) -> Any:
+        try:
+            return self._cpg[group]
+        except KeyError:
+            raise CorosyncError(
+                Report(
+                    "COROSYNC_ERROR",
+                    f"{call} (group={group}) failed: CS_ERR_NOT_EXIST; join the group first",
+                    {"call": call, "cs_error": "CS_ERR_NOT_EXIST", "group": group},
+                )
+            ) from None
+
+    def _push(self, event: ClusterEvent) -> None:
+        self._events.append(event)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _watch(self, handle: Any) -> None:
+        if self._loop is not None:
+            fd = handle.fd()
+            self._fds[id(handle)] = fd
+            self._loop.add_reader(fd, self._dispatch, handle)
+
+    def _unwatch(self, handle: Any) -> None:
+        fd = self._fds.pop(id(handle), None)
+        if self._loop is not None and fd is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(fd)
+
+    def _dispatch(self, handle: Any) -> None:
+        try:
+            handle.dispatch()
+        except CorosyncError as exc:
+            if self._closed:
+                return
+            self._shutdown(f"corosync connection lost: {exc}")
+
+    def _shutdown(self, reason: str | None = None) -> None:
+        self._closed = True
+        if self._retry is not None:
+            self._retry.cancel()
+        for handle in [self._vq, *self._cpg.values()]:
+            self._unwatch(handle)
+            handle.finalize()
+        self._cmap.finalize()
+        self._cpg.clear()
+        if reason is not None:
+            self._push(TransportClosed(reason))
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _flush(self) -> None:
+        """Send queued messages in order until corosync says TRY_AGAIN."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        for group, box in self._outbox.items():
+            handle = self._cpg.get(group)
+            while box and handle is not None:
+                rc = handle.mcast(box[0])
+                if rc != self._b.CsError.CS_OK:  # TRY_AGAIN: flow control
+                    if self._loop is not None:
+                        self._retry = self._loop.call_later(self.RETRY_DELAY, self._flush)
+                    break
+                box.popleft()
+
+    def _on_deliver(self, group: str, nodeid: int, pid: int, payload: bytes) -> None:
+        self._push(Deliver(group, nodeid, pid, payload))
+
+    def _on_confchg(
+        self,
+        group: str,
+        members: tuple[CpgMember, ...],
+        left: tuple[CpgMember, ...],
+        joined: tuple[CpgMember, ...],
+    ) -> None:
+        view = tuple(sorted(CpgMember(m.nodeid, m.pid) for m in members))
+        first = group not in self._views
+        self._views[group] = view
+        mine = [m for m in joined if m.nodeid == self._nodeid]
+        if first and mine and all(m.pid != self._pid for m in view):
+            # corosync sees us under another pid (a different PID namespace):
+            # our first confchg's joined entry on this node is us.
+            self._pid = mine[0].pid
+        self._push(ConfChange(group, view, tuple(sorted(joined)), tuple(sorted(left))))
+        me = (self._nodeid, self._pid)
+        if any((m.nodeid, m.pid) == me for m in left) and group in self._cpg:
+            handle = self._cpg.pop(group)
+            self._outbox.pop(group, None)
+            self._views.pop(group, None)
+            if self._loop is not None:
+                # Not from inside this handle's own dispatch: finalize on the next turn.
+                self._unwatch(handle)
+                self._loop.call_soon(handle.finalize)
+            else:
+                handle.finalize()
+
+    def _on_quorum(self, quorate: bool, nodes: list[tuple[int, int]]) -> None:
+        members = tuple(sorted(n for n, state in nodes if state == 1))  # NODESTATE_MEMBER
+        self._quorate, self._quorum_members = quorate, members
+        self._push(QuorumChange(quorate, members))
+
+
+def nodelist_from_cmap(items: Mapping[str, object]) -> tuple[NodeInfo, ...]:
+    """Turn cmap's ``nodelist.node.N.*`` keys into NodeInfo, ordered by node id."""
+    nodes: dict[str, dict[str, object]] = {}
+    for key, value in items.items():
+        parts = key.split(".")
+        if len(parts) == 4 and parts[:2] == ["nodelist", "node"]:
+            nodes.setdefault(parts[2], {})[parts[3]] = value
+    out = []
+    for attrs in nodes.values():
+        rings = sorted(
+            (int(k[4:-5]), str(v))
+            for k, v in attrs.items()
+            if k.startswith("ring") and k.endswith("_addr") and k[4:-5].isdigit()
+        )
+        nodeid = int(str(attrs.get("nodeid", 0)))
+        name = str(attrs.get("name", rings[0][1] if rings else ""))
+        out.append(NodeInfo(nodeid, name, tuple(a for _, a in rings)))
+    return tuple(sorted(out, key=lambda n: n.nodeid))
