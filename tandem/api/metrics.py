@@ -51,13 +51,18 @@ class ResourceInfo:
     group: str = ""
     clone: str = ""
     managed: bool = True
-    # node -> (role, failed)
-    on: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # node -> (role, failed, failure_ignored)
+    on: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
     orphaned: bool = False
+    ignore_ops: frozenset[str] = frozenset()
 
 
 def _truthy(v: str | None) -> bool:
     return (v or "").lower() in ("1", "true", "on", "yes", "y")
+
+
+def _falsy(v: str | None) -> bool:
+    return (v or "").lower() in ("0", "false", "off", "no", "n")
 
 
 def _in_ccm(v: str | None) -> bool:
@@ -73,6 +78,9 @@ def _nvpairs(el: etree._Element | None, path: str) -> dict[str, str]:
 
 def parse_nodes(cib: etree._Element) -> list[NodeInfo]:
     dc = cib.get("dc-uuid")
+    props = _nvpairs(cib.find("configuration/crm_config"), "cluster_property_set/nvpair")
+    # without fencing, a node that left is taken as cleanly down (Pacemaker does the same)
+    fencing = not _falsy(props.get("stonith-enabled", "true"))
     states = {s.get("id"): s for s in cib.iterfind("status/node_state")}
     out = []
     for n in cib.iterfind("configuration/nodes/node"):
@@ -93,7 +101,9 @@ def parse_nodes(cib: etree._Element) -> list[NodeInfo]:
             "standby_onfail": False,
             "maintenance": _truthy(attrs.get("maintenance")),
             "pending": st is not None and _in_ccm(st.get("in_ccm")) and not online,
-            "unclean": expected_up and not online and not (st is not None and _in_ccm(st.get("in_ccm"))),
+            # expected up, gone from the membership while its controller was online: must be fenced
+            "unclean": fencing and expected_up and not online and st is not None
+            and not _in_ccm(st.get("in_ccm")) and st.get("crmd") == "online",
             "shutdown": transient.get("shutdown", "0") not in ("", "0"),
             "expected_up": expected_up,
             "dc": dc is not None and dc == nid and online,
@@ -116,8 +126,13 @@ def _op_role(op: str, rc: int) -> str | None:
     return None
 
 
-def _lrm_state(lrm_rsc: etree._Element) -> tuple[str, bool]:
-    """(role, failed) after the operations recorded on one node, in call order."""
+def _lrm_state(lrm_rsc: etree._Element, ignore_ops: frozenset[str]) -> tuple[str, bool, bool]:
+    """(role, failed, failure_ignored) after the operations recorded on one node, in call order.
+
+    ``*_last_failure_*`` entries only record a failure (they duplicate a call
+    whose current result is in the regular entry); operations whose
+    configuration says ``on-fail=ignore`` never make the resource failed.
+    """
     ops = []
     for op in lrm_rsc.iterfind("lrm_rsc_op"):
         try:
@@ -129,25 +144,34 @@ def _lrm_state(lrm_rsc: etree._Element) -> tuple[str, bool]:
             continue  # pending or cancelled
         key = (op.get("transition-key") or "").split(":")
         target = int(key[2]) if len(key) >= 3 and key[2].isdigit() else 0
-        ops.append((call, op.get("operation", ""), rc, target))
-    role, failed = "stopped", False
-    for _call, name, rc, target in sorted(ops):
+        last_failure = "_last_failure_" in op.get("id", "")
+        ops.append((call, not last_failure, op.get("operation", ""), rc, target))
+    role, failed, ignored = "stopped", False, False
+    for _call, regular, name, rc, target in sorted(ops):
         is_probe = name == "monitor" and target == 7
         if rc != target and not (is_probe and rc in (0, 7, 8)):
+            if name in ignore_ops:
+                ignored = True
+                if regular and name == "stop":
+                    role = "stopped"
+                continue  # on-fail=ignore: the role stays what it was
             failed = True
+            if not regular:
+                continue
             if name in ("start", "promote", "demote", "stop"):
                 role = "started"  # a failed start/stop leaves it active, to be recovered
                 continue
-        elif name in ("start", "stop"):
+        elif name in ("start", "stop") and regular:
             failed = False  # a successful recovery step clears the failure
-        new = _op_role(name, rc)
+        new = _op_role(name, rc) if regular else None
         if new is not None:
             role = new
-    return role, failed
+    return role, failed, ignored
 
 
 def parse_resources(cib: etree._Element, nodes: list[NodeInfo]) -> list[ResourceInfo]:
     by_id = {n.id: n.name for n in nodes}
+    online = {n.name for n in nodes if n.status.get("online") or n.status.get("unclean")}
     maintenance_mode = _truthy(
         _nvpairs(cib.find("configuration/crm_config"), "cluster_property_set/nvpair").get(
             "maintenance-mode"
@@ -164,7 +188,13 @@ def parse_resources(cib: etree._Element, nodes: list[NodeInfo]) -> list[Resource
                 )
                 meta = _nvpairs(child, "meta_attributes/nvpair")
                 managed = not maintenance_mode and meta.get("is-managed", "true") != "false"
-                rscs[child.get("id", "")] = ResourceInfo(child.get("id", ""), agent, group, clone, managed)
+                ignore = frozenset(
+                    op.get("name", "") for op in child.iterfind("operations/op")
+                    if op.get("on-fail") == "ignore"
+                )
+                rscs[child.get("id", "")] = ResourceInfo(
+                    child.get("id", ""), agent, group, clone, managed, ignore_ops=ignore
+                )
             elif tag == "group":
                 walk(child, child.get("id", ""), clone)
             elif tag in ("clone", "master"):
@@ -186,9 +216,11 @@ def parse_resources(cib: etree._Element, nodes: list[NodeInfo]) -> list[Resource
                         x for x in (lr.get("class"), lr.get("provider"), lr.get("type")) if x
                     ), orphaned=True),
                 )
-            role, failed = _lrm_state(lr)
-            if role != "stopped" or failed:
-                info.on[node] = (role, failed)
+            if node not in online:
+                continue  # a node that left cleanly runs nothing
+            role, failed, ignored = _lrm_state(lr, info.ignore_ops)
+            if role != "stopped" or failed or ignored:
+                info.on[node] = (role, failed, ignored)
     return list(rscs.values())
 
 
@@ -232,9 +264,12 @@ def parse_quorumtool(text: str, info: CorosyncInfo) -> None:
             in_members = True
             continue
         if in_members:
-            mm = re.match(r"^\s*(\d+)\s+(\d+)\s+(?:\S+\s+)?(\S+)(\s+\(local\))?", line)
-            if mm:
-                info.members.append((mm.group(1), mm.group(3), int(mm.group(2)), bool(mm.group(4))))
+            parts = line.split()
+            local = bool(parts) and parts[-1] == "(local)"
+            if local:
+                parts.pop()
+            if len(parts) >= 3 and parts[0].isdigit() and parts[1].isdigit():
+                info.members.append((parts[0], parts[-1], int(parts[1]), local))
 
 
 def parse_cfgtool(text: str, info: CorosyncInfo) -> None:
@@ -380,14 +415,14 @@ class ClusterCollector(Collector):
             labels=["agent", "clone", "group", "managed", "node", "resource", "role", "status"],
         )
         for rsc in parse_resources(cib, nodes):
-            places = list(rsc.on.items()) or [("", ("stopped", False))]
-            for node, (role, failed) in places:
+            places = list(rsc.on.items()) or [("", ("stopped", False, False))]
+            for node, (role, failed, ignored) in places:
                 flags = {
                     "active": role != "stopped",
                     "orphaned": rsc.orphaned,
                     "blocked": False,
                     "failed": failed,
-                    "failure_ignored": False,
+                    "failure_ignored": ignored,
                 }
                 for s in RESOURCE_STATUSES:
                     r.add_metric(
@@ -401,7 +436,7 @@ class ClusterCollector(Collector):
         s = GaugeMetricFamily(
             "ha_cluster_pacemaker_stonith_enabled", "Whether or not stonith is enabled"
         )
-        s.add_metric([], 0.0 if props.get("stonith-enabled", "true").lower() in ("false", "0", "no", "off") else 1.0)
+        s.add_metric([], 0.0 if _falsy(props.get("stonith-enabled", "true")) else 1.0)
         yield s
 
         epoch = cib.get("cib-last-written")
