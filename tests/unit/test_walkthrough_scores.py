@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from functools import reduce
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from click.testing import CliRunner
 
 from tandem.cib import scores, xmlio
 from tandem.cib.digest import op_digest
-from tandem.cib.walkthrough import STEP_IDS, STEPS, write_step_cib
+from tandem.cib.walkthrough import STEP_IDS, STEPS, build_step_root, write_step_cib
 from tandem.cli.main import cli
 
 SCORE_RE = re.compile(r"pcmk__primitive_assign: (\S+) allocation score on (\S+): (\S+)\s*$")
@@ -114,6 +115,30 @@ def test_explain_adds_up(tmp_path: Path, step: str) -> None:
         for node, (total, items) in nodes.items():
             assert reduce(scores.add, items, 0) == total, f"{step}: {rsc} on {node}: {items}"
             assert scores.to_str(total) == printed[(rsc, node)], f"{step}: {rsc} on {node}"
+
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("step", STEP_IDS)
+def test_scheduler_api_scores_moves_and_provenance(step: str) -> None:
+    """The same checks through tandem.scheduler's API, and the recorded folds."""
+    from tandem.cib.model import Cib
+    from tandem.scheduler import Recorder, schedule
+
+    s = STEPS[step]
+    rec = Recorder()
+    result = schedule(Cib.from_element(build_step_root(step)), NOW, recorder=rec)
+    for (rsc, node), expected in s.scores.items():
+        assert scores.to_str(result.scores[rsc][node]) == expected, f"{step}: {rsc} on {node}"
+    summary = [
+        " ".join(("* " + line.strip()).replace("(", "( ").replace(")", " )").split())
+        for line in result.summary
+    ]
+    assert summary == s.summary_lines()
+    for rsc, per_node in result.scores.items():
+        for node, total in per_node.items():
+            assert rec.fold(rsc, node) == total, f"{step}: {rsc} on {node}"
 
 
 # ---------------------------------------------------------------------------
