@@ -1,0 +1,402 @@
+"""Status unpacking: what the cluster looks like right now.
+
+Why separate from the model: the configuration says what *should* be; the
+status section (``node_state``, ``lrm_rsc_op`` history, transient attributes)
+says what *is*.  This module reads the status into plain facts the scheduler
+and the status renderer share: which nodes are online/offline/unclean, in
+standby, shutting down or in maintenance; where each resource is active and
+in which role; which operations failed (rc codes and op-status as the OCF spec
+and Pacemaker define them); fail counts; quorum.
+
+Entry point: ``unpack_status(cib, now) -> ClusterState``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tandem.cib.model import Cib, Primitive, resolve
+from tandem.cib.options import ClusterOptions, is_true
+from tandem.cib.rules import RuleContext, parse_interval_ms
+from tandem.cib.scores import INFINITY, clamp
+
+# OCF return codes
+OCF_OK = 0
+OCF_ERR_GENERIC = 1
+OCF_ERR_ARGS = 2
+OCF_ERR_UNIMPLEMENTED = 3
+OCF_ERR_PERM = 4
+OCF_ERR_INSTALLED = 5
+OCF_ERR_CONFIGURED = 6
+OCF_NOT_RUNNING = 7
+OCF_RUNNING_PROMOTED = 8
+OCF_FAILED_PROMOTED = 9
+OCF_DEGRADED = 190
+OCF_DEGRADED_PROMOTED = 191
+
+# op-status (Pacemaker's execution status)
+PCMK_EXEC_PENDING = -1
+PCMK_EXEC_DONE = 0
+PCMK_EXEC_CANCELLED = 1
+PCMK_EXEC_TIMEOUT = 2
+PCMK_EXEC_NOT_SUPPORTED = 3
+PCMK_EXEC_ERROR = 4
+PCMK_EXEC_ERROR_HARD = 5
+PCMK_EXEC_ERROR_FATAL = 6
+PCMK_EXEC_NOT_INSTALLED = 7
+PCMK_EXEC_NOT_CONNECTED = 8
+PCMK_EXEC_INVALID = 9
+PCMK_EXEC_NO_FENCE_DEVICE = 10
+PCMK_EXEC_NO_SECRETS = 11
+
+ROLE_UNKNOWN = "Unknown"
+ROLE_STOPPED = "Stopped"
+ROLE_STARTED = "Started"
+ROLE_UNPROMOTED = "Unpromoted"
+ROLE_PROMOTED = "Promoted"
+ROLE_RANK = {ROLE_UNKNOWN: 0, ROLE_STOPPED: 1, ROLE_STARTED: 2, ROLE_UNPROMOTED: 3, ROLE_PROMOTED: 4}
+_ROLE_ALIASES = {"slave": ROLE_UNPROMOTED, "master": ROLE_PROMOTED}
+
+
+def norm_role(text: str | None) -> str | None:
+    if text is None:
+        return None
+    t = text.strip()
+    if t.lower() in _ROLE_ALIASES:
+        return _ROLE_ALIASES[t.lower()]
+    for r in ROLE_RANK:
+        if r.lower() == t.lower():
+            return r
+    return None
+
+
+@dataclass
+class NodeInfo:
+    id: str
+    uname: str
+    online: bool = False
+    unclean: bool = False
+    pending: bool = False
+    standby: bool = False
+    shutdown: bool = False
+    maintenance: bool = False
+    expected_up: bool = False
+    has_state: bool = False
+    attrs: dict[str, str] = field(default_factory=dict)
+    # fail counts: rsc id -> count; last failure: rsc id -> epoch seconds
+    fail_counts: dict[str, int] = field(default_factory=dict)
+    last_failure: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        """Can resources be placed here (Pacemaker's pcmk__node_available)?"""
+        return self.online and not self.unclean and not self.standby and not self.shutdown and not self.maintenance
+
+
+@dataclass
+class OpRecord:
+    id: str
+    task: str
+    interval_ms: int
+    rc: int
+    status: int
+    call_id: int
+    expected_rc: int | None
+    digest: str | None
+    restart_digest: str | None
+    last_rc_change: int | None
+    exec_time: int | None
+    element: object = None
+
+    @property
+    def is_probe(self) -> bool:
+        return self.task == "monitor" and self.interval_ms == 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}_{self.interval_ms}"
+
+
+@dataclass
+class RscHistory:
+    """One resource's operation history on one node, digested."""
+
+    rsc_id: str
+    node: str
+    ops: list[OpRecord]
+    role: str = ROLE_UNKNOWN
+    failed: bool = False
+    failed_op: OpRecord | None = None
+    on_fail: str | None = None
+    pending: OpRecord | None = None
+    probed: bool = False
+    # recurring monitors that are active (key -> record)
+    active_monitors: dict[str, OpRecord] = field(default_factory=dict)
+    last_start: OpRecord | None = None
+
+    @property
+    def active(self) -> bool:
+        return ROLE_RANK[self.role] > ROLE_RANK[ROLE_STOPPED]
+
+
+@dataclass
+class ClusterState:
+    options: ClusterOptions
+    now: datetime
+    have_quorum: bool
+    nodes: dict[str, NodeInfo]  # by uname, config order
+    history: dict[str, dict[str, RscHistory]]  # rsc id -> node -> history
+    orphans: dict[str, dict[str, str]]  # lrm resources not in the configuration: id -> class/provider/type
+    dc_uuid: str | None = None
+
+    def running_on(self, rsc_id: str) -> list[str]:
+        return [n for n, h in self.history.get(rsc_id, {}).items() if h.active]
+
+    def role_of(self, rsc_id: str) -> str:
+        best = ROLE_STOPPED
+        for h in self.history.get(rsc_id, {}).values():
+            if ROLE_RANK[h.role] > ROLE_RANK[best]:
+                best = h.role
+        return best
+
+
+def _int(v: str | None, default: int = 0) -> int:
+    try:
+        return int(v) if v is not None else default
+    except ValueError:
+        return default
+
+
+def _truthy_state(v: str | None) -> bool:
+    """in_ccm/crmd may be true/false, online/offline, or (3.x) a join timestamp."""
+    if v is None:
+        return False
+    low = v.lower()
+    if low in ("true", "online", "yes", "1", "member"):
+        return True
+    if low.isdigit():
+        return int(low) > 0
+    return False
+
+
+def _expected_rc(op_el: object) -> int | None:
+    key = op_el.get("transition-key")  # type: ignore[attr-defined]
+    if not key:
+        magic = op_el.get("transition-magic")  # type: ignore[attr-defined]
+        if magic and ";" in magic:
+            key = magic.split(";", 1)[1]
+    if key:
+        parts = key.split(":")
+        if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
+            return int(parts[2])
+    return None
+
+
+def node_attributes(cib: Cib, now: datetime) -> dict[str, dict[str, str]]:
+    """Configured (rule-evaluated) plus transient attributes for every known node."""
+    out: dict[str, dict[str, str]] = {}
+    for n in cib.nodes:
+        base = {"#uname": n.uname, "#id": n.id, "#kind": "cluster"}
+        ctx = RuleContext(now=now, node_attrs=base)
+        attrs = resolve(n.attr_sets, ctx)
+        attrs.update(base)
+        out[n.uname] = attrs
+    return out
+
+
+def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
+    now = now or datetime.now(UTC)
+    ctx = RuleContext(now=now)
+    options = ClusterOptions(cib.properties(ctx))
+    fencing = options.fencing_enabled
+    nodes: dict[str, NodeInfo] = {}
+    by_id: dict[str, NodeInfo] = {}
+    attrs_by_node = node_attributes(cib, now)
+    for n in cib.nodes:
+        if n.type not in ("member", "normal", "", None) and n.type != "cluster":  # noqa: SIM102
+            if n.type in ("remote", "ping"):
+                continue
+        info = NodeInfo(id=n.id, uname=n.uname, attrs=attrs_by_node.get(n.uname, {}))
+        nodes[n.uname] = info
+        by_id[n.id] = info
+    history: dict[str, dict[str, RscHistory]] = {}
+    orphans: dict[str, dict[str, str]] = {}
+    config_prims: dict[str, Primitive] = {p.id: p for p in cib.primitives()}
+    dc = cib.attrs.get("dc-uuid")
+
+    status = cib.status
+    seen: set[str] = set()
+    if status is not None:
+        for ns in status.iterfind("node_state"):
+            nid = ns.get("id", "")
+            info = by_id.get(nid)
+            if info is None:
+                uname = ns.get("uname")
+                info = nodes.get(uname or "")
+            if info is None:
+                continue
+            seen.add(info.uname)
+            info.has_state = True
+            in_ccm = _truthy_state(ns.get("in_ccm"))
+            crmd = _truthy_state(ns.get("crmd"))
+            join = ns.get("join", "down")
+            expected = ns.get("expected", "down")
+            info.expected_up = expected == "member"
+            if in_ccm and crmd and join == "member":
+                info.online = True
+            elif in_ccm and crmd:
+                info.pending = True
+            elif fencing and not in_ccm and expected == "member" and join != "down":
+                info.unclean = True
+            # transient attributes: configured values win (Pacemaker unpacks them first)
+            for ta in ns.iterfind("transient_attributes"):
+                for iset in ta.iterfind("instance_attributes"):
+                    for nv in iset.iterfind("nvpair"):
+                        name = nv.get("name")
+                        if name is None:
+                            continue
+                        if name not in info.attrs:
+                            info.attrs[name] = nv.get("value", "")
+            lrm = ns.find("lrm")
+            if lrm is None:
+                continue
+            lrs = lrm.find("lrm_resources")
+            if lrs is None:
+                continue
+            for lr in lrs.iterfind("lrm_resource"):
+                rid = lr.get("id", "")
+                ops = []
+                for op in lr.iterfind("lrm_rsc_op"):
+                    ops.append(
+                        OpRecord(
+                            id=op.get("id", ""),
+                            task=op.get("operation", ""),
+                            interval_ms=_int(op.get("interval")),
+                            rc=_int(op.get("rc-code")),
+                            status=_int(op.get("op-status")),
+                            call_id=_int(op.get("call-id"), -1),
+                            expected_rc=_expected_rc(op),
+                            digest=op.get("op-digest"),
+                            restart_digest=op.get("op-restart-digest"),
+                            last_rc_change=_int(op.get("last-rc-change"), 0) or None,
+                            exec_time=_int(op.get("exec-time"), 0) or None,
+                            element=op,
+                        )
+                    )
+                if rid not in config_prims:
+                    orphans[rid] = {
+                        "class": lr.get("class", ""),
+                        "provider": lr.get("provider", ""),
+                        "type": lr.get("type", ""),
+                    }
+                h = _digest_history(rid, info.uname, ops)
+                history.setdefault(rid, {})[info.uname] = h
+
+    for info in nodes.values():
+        if not info.has_state and fencing and is_true(options.get("startup-fencing"), True):
+            # never seen: Pacemaker treats it as unclean (offline) until fenced
+            info.unclean = False  # kept offline; fencing of unseen nodes is not scheduled here
+        a = info.attrs
+        info.standby = is_true(a.get("standby"))
+        info.maintenance = is_true(a.get("maintenance"))
+        sd = a.get("shutdown")
+        info.shutdown = bool(sd) and sd not in ("0", "false")
+        for name, value in a.items():
+            if name.startswith("fail-count-"):
+                rid = name[len("fail-count-"):].split("#", 1)[0]
+                try:
+                    from tandem.cib.scores import parse as parse_score
+
+                    v = parse_score(value)
+                except Exception:
+                    v = 0
+                info.fail_counts[rid] = clamp(info.fail_counts.get(rid, 0) + v) if v < INFINITY else INFINITY
+            elif name.startswith("last-failure-"):
+                rid = name[len("last-failure-"):].split("#", 1)[0]
+                info.last_failure[rid] = max(info.last_failure.get(rid, 0), _int(value))
+
+    return ClusterState(
+        options=options,
+        now=now,
+        have_quorum=cib.have_quorum,
+        nodes=nodes,
+        history=history,
+        orphans=orphans,
+        dc_uuid=dc,
+    )
+
+
+def _digest_history(rid: str, node: str, ops: list[OpRecord]) -> RscHistory:
+    """Walk one resource's ops in call order and work out its role and failures."""
+    h = RscHistory(rsc_id=rid, node=node, ops=ops)
+    done = [o for o in ops if o.status != PCMK_EXEC_PENDING and o.call_id >= 0]
+    pend = [o for o in ops if o.status == PCMK_EXEC_PENDING or o.call_id < 0]
+    done.sort(key=lambda o: o.call_id)
+    role = ROLE_UNKNOWN
+    for o in done:
+        if o.is_probe:
+            h.probed = True
+        if o.status == PCMK_EXEC_CANCELLED:
+            continue
+        expected = o.expected_rc if o.expected_rc is not None else (
+            OCF_NOT_RUNNING if o.is_probe else OCF_OK
+        )
+        rc = o.rc
+        if o.task in ("stop",) and rc == OCF_OK and o.status == PCMK_EXEC_DONE:
+            role = ROLE_STOPPED
+            h.failed = False
+            h.failed_op = None
+            h.active_monitors.clear()
+            continue
+        ok = o.status == PCMK_EXEC_DONE and rc in (expected, OCF_OK, OCF_RUNNING_PROMOTED, OCF_NOT_RUNNING) and (
+            rc == expected or o.task == "monitor" and o.interval_ms == 0
+        )
+        if o.status == PCMK_EXEC_DONE and rc == OCF_NOT_RUNNING and o.task == "monitor":
+            if o.interval_ms == 0 or rc == expected:
+                role = ROLE_STOPPED
+                h.active_monitors.clear()
+                continue
+            # a recurring monitor found it stopped: a failure
+            role = ROLE_STOPPED
+            h.failed = True
+            h.failed_op = o
+            continue
+        if ok and o.status == PCMK_EXEC_DONE:
+            if o.task == "start":
+                role = ROLE_STARTED
+                h.last_start = o
+                h.failed = False
+            elif o.task == "promote":
+                role = ROLE_PROMOTED
+            elif o.task == "demote":
+                role = ROLE_UNPROMOTED
+            elif o.task == "monitor":
+                if rc == OCF_RUNNING_PROMOTED:
+                    role = ROLE_PROMOTED
+                elif ROLE_RANK[role] < ROLE_RANK[ROLE_STARTED]:
+                    role = ROLE_STARTED
+                if o.interval_ms > 0:
+                    h.active_monitors[o.key] = o
+            elif o.task in ("migrate_from",) or o.task == "migrate_to":
+                role = ROLE_STARTED
+            continue
+        # a failure
+        h.failed = True
+        h.failed_op = o
+        if o.task == "start" or o.task == "stop" or o.task == "promote":
+            role = ROLE_STARTED if o.task != "promote" else ROLE_PROMOTED
+        elif o.task == "demote":
+            role = ROLE_PROMOTED
+        elif ROLE_RANK[role] < ROLE_RANK[ROLE_STARTED]:
+            role = ROLE_STARTED
+        if rc in (OCF_RUNNING_PROMOTED, OCF_FAILED_PROMOTED):
+            role = ROLE_PROMOTED
+    if pend:
+        h.pending = pend[-1]
+    h.role = role if role != ROLE_UNKNOWN else ROLE_STOPPED
+    return h
+
+
+def op_interval(text: str | None) -> int:
+    return parse_interval_ms(text)

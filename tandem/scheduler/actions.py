@@ -1,0 +1,145 @@
+"""Actions, orderings and the transition graph.
+
+Why: once every resource has a node, the scheduler must say *what to do*:
+probes where a resource's state is unknown, stops, starts, recurring
+monitors, and the orderings between them (``rsc_order`` constraints with
+their symmetrical stops, the implied stop-before-start of a move or restart,
+probes before starts, starts before monitors).  Orderings carry flags, and a
+fixed-point pass propagates them the way Pacemaker does:
+
+- *first implies then*: when the first action is required, so is the second
+  (a restarted resource restarts what is ordered after it);
+- *then implies first*: the inverse, used by the symmetrical stop orders;
+- *unrunnable first blocks*: when the first action cannot run, nor can the
+  second ("Stop B due to unrunnable A start");
+- *restart*: a required or unrunnable start of an active resource requires
+  its stop.
+
+The result is a :class:`Graph` the controller executes later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FIRST_IMPLIES_THEN = 1
+THEN_IMPLIES_FIRST = 2
+UNRUNNABLE_FIRST_BLOCKS = 4
+RESTART = 8
+ORDERED = 16
+
+
+@dataclass(eq=False)
+class Action:
+    id: int
+    rsc: str | None
+    task: str  # start, stop, monitor, promote, demote, probe is monitor interval 0, do_shutdown, stonith
+    node: str | None
+    interval_ms: int = 0
+    optional: bool = True
+    runnable: bool = True
+    pseudo: bool = False
+    reason: str | None = None
+    inputs: list[tuple[Action, int]] = field(default_factory=list)
+    outputs: list[tuple[Action, int]] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.rsc}_{self.task}_{self.interval_ms}"
+
+    @property
+    def label(self) -> str:
+        """crm_simulate's spelling: ``monitor=10000`` for recurring monitors."""
+        if self.task == "monitor" and self.interval_ms:
+            return f"monitor={self.interval_ms}"
+        return self.task
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        flags = ("" if self.optional else "R") + ("" if self.runnable else "U")
+        return f"<{self.key} {self.node} {flags}>"
+
+
+class Graph:
+    """The transition graph: actions with their ordering inputs."""
+
+    def __init__(self) -> None:
+        self.actions: list[Action] = []
+
+    def new(self, rsc: str | None, task: str, node: str | None, interval_ms: int = 0, *, optional: bool = True) -> Action:
+        a = Action(len(self.actions) + 1, rsc, task, node, interval_ms, optional=optional)
+        self.actions.append(a)
+        return a
+
+    @staticmethod
+    def order(first: Action | None, then: Action | None, flags: int) -> None:
+        if first is None or then is None or first is then:
+            return
+        then.inputs.append((first, flags))
+        first.outputs.append((then, flags))
+
+    # ----------------------------------------------------------- propagation
+    def propagate(self, active_on: dict[str, set[str]]) -> None:
+        """Fixed point of the ordering flags (required/unrunnable spread along orders)."""
+        work = list(self.actions)
+        queued = set(id(a) for a in work)
+        while work:
+            a = work.pop()
+            queued.discard(id(a))
+            changed: list[Action] = []
+            for then, flags in a.outputs:
+                if flags & UNRUNNABLE_FIRST_BLOCKS and not a.runnable and then.runnable:  # noqa: SIM102
+                    # A pseudo/optional first that will not happen does not block.
+                    if not a.optional or flags & RESTART == 0:
+                        then.runnable = False
+                        if then.reason is None:
+                            then.reason = f"unrunnable {a.rsc} {a.task}"
+                        changed.append(then)
+                if flags & FIRST_IMPLIES_THEN and not a.optional and then.optional:
+                    then.optional = False
+                    if then.reason is None and a.rsc != then.rsc:
+                        then.reason = f"required {a.rsc} {a.task}"
+                    changed.append(then)
+            for first, flags in a.inputs:
+                if flags & THEN_IMPLIES_FIRST and not a.optional and first.optional:
+                    first.optional = False
+                    if first.reason is None and a.rsc != first.rsc:
+                        first.reason = f"required {a.rsc} {a.task}"
+                    changed.append(first)
+                if flags & RESTART and first.optional and (not a.optional or not a.runnable):  # noqa: SIM102
+                    if first.node in active_on.get(first.rsc or "", set()):
+                        first.optional = False
+                        if first.reason is None and a.reason is not None:
+                            first.reason = a.reason
+                        changed.append(first)
+            for c in changed:
+                if id(c) not in queued:
+                    queued.add(id(c))
+                    work.append(c)
+
+    def required(self) -> list[Action]:
+        return [a for a in self.actions if not a.optional and a.runnable]
+
+    def execution_order(self) -> list[Action]:
+        """A topological order of the actions that will run (as crm_simulate executes them)."""
+        todo = [a for a in self.actions if not a.optional and a.runnable]
+        live = set(id(a) for a in todo)
+        indeg = {id(a): 0 for a in todo}
+        for a in todo:
+            for f, _fl in a.inputs:
+                if id(f) in live:
+                    indeg[id(a)] += 1
+        out: list[Action] = []
+        ready = [a for a in todo if indeg[id(a)] == 0]
+        while ready:
+            nxt: list[Action] = []
+            for a in ready:
+                out.append(a)
+                for t, _fl in a.outputs:
+                    if id(t) in live:
+                        indeg[id(t)] -= 1
+                        if indeg[id(t)] == 0:
+                            nxt.append(t)
+            nxt.sort(key=lambda x: x.id)
+            ready = nxt
+        return out

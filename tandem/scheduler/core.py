@@ -1,0 +1,665 @@
+"""The scheduler's entry point: ``schedule(cib, now, recorder=None) -> ScheduleResult``.
+
+Pure: no I/O, no clock (``now`` is an input).  Steps, in Pacemaker's order:
+unpack the status, build the working resources, apply node criteria
+(location constraints, stickiness, fail-count bans), assign nodes
+(:mod:`tandem.scheduler.assign`), create actions and orderings and propagate
+them (:mod:`tandem.scheduler.actions`), then summarise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tandem.cib import scores as S
+from tandem.cib.digest import op_digest
+from tandem.cib.model import Cib, Group, Primitive, resolve
+from tandem.cib.rules import RuleContext, eval_rule
+from tandem.cib.unpack import ROLE_STOPPED, ClusterState, unpack_status
+from tandem.errors import CibError
+from tandem.scheduler import actions as A
+from tandem.scheduler.assign import Assigner
+from tandem.scheduler.provenance import Contribution, NullRecorder
+from tandem.scheduler.rsc import Coloc, Rsc, primitive_meta
+
+INF = S.INFINITY
+
+
+@dataclass
+class ScheduleResult:
+    """What the scheduler decided.
+
+    - ``scores``: resource id -> {node: score} as printed (assignment order);
+    - ``score_lines``: ``pcmk__primitive_assign: R allocation score on N: S`` lines;
+    - ``placement``: resource id -> node or None (stopped);
+    - ``summary``: Transition Summary lines (without the ``  * `` prefix);
+    - ``graph``: the transition graph (``graph.execution_order()`` to run it);
+    - ``recheck_at``: earliest time the decision could change (or None).
+    """
+
+    state: ClusterState
+    scores: dict[str, dict[str, int]]
+    score_lines: list[str]
+    placement: dict[str, str | None]
+    summary: list[str]
+    graph: A.Graph
+    recheck_at: datetime | None
+    reasons: dict[str, str]
+    recorder: NullRecorder
+    rscs: list[Rsc] = field(default_factory=list)
+    shutdown_nodes: list[str] = field(default_factory=list)
+
+    def executed(self) -> list[str]:
+        """The 'Executing Cluster Transition' lines, in execution order."""
+        out = []
+        for a in self.graph.execution_order():
+            if a.pseudo:
+                if a.task in ("stonith",):
+                    out.append(f"Fencing {a.node} ({a.meta.get('action', 'reboot')})")
+                continue
+            if a.rsc is None:
+                out.append(f"Cluster action:  {a.task} on {a.node}")
+            else:
+                out.append(f"Resource action: {a.rsc:<15} {a.label} on {a.node}")
+        return out
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _resources(cib: Cib, state: ClusterState, ctx: RuleContext, recorder: NullRecorder) -> tuple[list[Rsc], dict[str, list[Rsc]]]:
+    """Working objects for primitives (group members included), in status order."""
+    out: list[Rsc] = []
+    groups: dict[str, list[Rsc]] = {}
+    for top in cib.resources:
+        if top.kind == "primitive":
+            prims: list[tuple[Primitive, list]] = [(top, [])]  # type: ignore[list-item]
+        elif isinstance(top, Group):
+            prims = [(m, [top]) for m in top.members]
+        else:
+            continue  # clones and bundles: not scheduled yet
+        members: list[Rsc] = []
+        for prim, parents in prims:
+            meta = primitive_meta(prim, cib.rsc_defaults, ctx, parents)
+            params = resolve(prim.instance_sets, RuleContext(now=state.now))
+            r = Rsc(prim, prim.id, meta, params, prim.agent, state, recorder)
+            if parents:
+                r.parent = parents[0]
+            members.append(r)
+            out.append(r)
+        if isinstance(top, Group):
+            groups[top.id] = members
+    # orphans: in the history but no longer configured -> stop them
+    if state.options.stop_orphan_resources:
+        for rid, info in state.orphans.items():
+            if rid in cib.by_id:
+                continue
+            agent = f"{info['class']}:{info['provider']}:{info['type']}" if info.get("provider") else f"{info['class']}:{info['type']}"
+            r = Rsc(None, rid, {}, {}, agent, state, recorder, orphan=True)
+            if r.current:
+                r.target_role = ROLE_STOPPED
+                out.append(r)
+    # Status order: priority, highest first (stable).
+    out.sort(key=lambda r: -r.priority)
+    return out, groups
+
+
+def _targets(name: str | None, pattern: str | None, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], tags: dict[str, list[str]]) -> list[Rsc]:
+    if pattern:
+        try:
+            rx = re.compile(pattern)
+        except re.error:
+            return []
+        return [r for rid, r in by_id.items() if rx.fullmatch(rid) or rx.match(rid)]
+    if name is None:
+        return []
+    if name in by_id:
+        return [by_id[name]]
+    if name in groups:
+        return list(groups[name])
+    if name in tags:
+        out: list[Rsc] = []
+        for t in tags[name]:
+            out.extend(_targets(t, None, by_id, groups, {}))
+        return out
+    return []
+
+
+def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], node_order: list[str]) -> list[datetime]:
+    rechecks: list[datetime] = []
+    for loc in cib.locations:
+        targets: list[Rsc] = []
+        if loc.sets:
+            for s in loc.sets:
+                for rid in s.resources:
+                    targets.extend(_targets(rid, None, by_id, groups, cib.tags))
+        else:
+            targets = _targets(loc.rsc, loc.rsc_pattern, by_id, groups, cib.tags)
+        if not targets:
+            continue
+        role = (loc.role or "").lower()
+        if role in ("promoted", "master", "unpromoted", "slave"):
+            continue  # role-specific preferences only matter to promotable clones
+        if loc.rules:
+            for rule in loc.rules:
+                rscore_txt = rule.get("score")
+                rattr = rule.get("score-attribute")
+                for node in node_order:
+                    info = state.nodes[node]
+                    for r in targets:
+                        ctx = RuleContext(
+                            now=state.now,
+                            node_attrs=info.attrs,
+                            rsc_params=r.params,
+                            rsc_meta=r.meta,
+                            rsc_class=r.prim.cls if r.prim else None,
+                            rsc_provider=r.prim.provider if r.prim else None,
+                            rsc_type=r.prim.type if r.prim else None,
+                        )
+                        ok = eval_rule(rule, ctx)
+                        rechecks.extend(ctx.next_change)
+                        if not ok:
+                            continue
+                        if rattr:
+                            val = info.attrs.get(rattr)
+                            if val is None:
+                                continue
+                            try:
+                                score = S.parse(val)
+                            except CibError:
+                                continue
+                        else:
+                            try:
+                                score = S.parse(rscore_txt) if rscore_txt is not None else 0
+                            except CibError:
+                                continue
+                        r.ensure_node(node)
+                        r.add_score(node, score, f"location constraint {loc.id} (rule {rule.get('id')})", "location", loc.id)
+            continue
+        if loc.node is None:
+            continue
+        try:
+            score = S.parse(loc.score) if loc.score is not None else 0
+        except CibError:
+            continue
+        if loc.node not in state.nodes:
+            continue
+        for r in targets:
+            r.ensure_node(loc.node)
+            r.add_score(loc.node, score, f"location constraint {loc.id}", "location", loc.id)
+    return rechecks
+
+
+def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) -> None:
+    def endpoint(name: str | None, dependent: bool) -> Rsc | None:
+        if name in by_id:
+            return by_id[name]
+        if name in groups and groups[name]:
+            return groups[name][0]
+        return None
+
+    def add(cid: str, dep: Rsc, prim: Rsc, score: int, drole: str | None, prole: str | None, attr: str, influence: bool) -> None:
+        if dep is prim:
+            return
+        c = Coloc(cid, dep, prim, score, drole, prole, attr, influence)
+        dep.this_with.append(c)
+        prim.with_this.append(c)
+
+    # groups: each member with the previous one
+    for gid, members in groups.items():
+        for prev, cur in zip(members, members[1:], strict=False):
+            add(f"{gid} (group order)", cur, prev, INF, None, None, "#uname", True)
+    for c in cib.colocations:
+        try:
+            score = S.parse(c.score) if c.score is not None else 0
+        except CibError:
+            continue
+        influence = (c.influence or "true").lower() in ("true", "1", "yes", "on")
+        if c.sets:
+            # Sets: members of a sequential set are colocated one after the other;
+            # sets are colocated with the following set's first member.
+            prev_set: list[Rsc] = []
+            for s in c.sets:
+                members = [r for rid in s.resources for r in ([endpoint(rid, True)] if endpoint(rid, True) else [])]
+                sscore = score
+                if s.score is not None:
+                    with contextlib.suppress(CibError):
+                        sscore = S.parse(s.score)
+                if s.sequential:
+                    for prev, cur in zip(members, members[1:], strict=False):
+                        add(c.id, prev, cur, sscore, None, None, c.node_attribute, influence)
+                if prev_set and members:
+                    for r in prev_set:
+                        add(c.id, r, members[0], score, None, None, c.node_attribute, influence)
+                prev_set = members
+            continue
+        dep = endpoint(c.rsc, True)
+        prim = endpoint(c.with_rsc, False)
+        if dep is None or prim is None:
+            continue
+        if (c.rsc_role or "").lower() in ("promoted", "master", "unpromoted", "slave"):
+            continue
+        if (c.with_rsc_role or "").lower() in ("promoted", "master", "unpromoted", "slave"):
+            continue
+        if c.rsc in groups:
+            for m in groups[c.rsc]:
+                add(c.id, m, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
+            continue
+        if c.with_rsc in groups:
+            prim = groups[c.with_rsc][-1] if score < 0 else groups[c.with_rsc][0]
+        add(c.id, dep, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, state: ClusterState | None = None) -> ScheduleResult:
+    """Decide placement and actions for ``cib`` at time ``now`` (pure)."""
+    recorder = recorder or NullRecorder()
+    state = state or unpack_status(cib, now)
+    ctx = RuleContext(now=now)
+    rscs, groups = _resources(cib, state, ctx, recorder)
+    by_id = {r.id: r for r in rscs}
+    node_order = list(state.nodes)
+    symmetric = state.options.symmetric
+
+    # 1. initial scores
+    for r in rscs:
+        if symmetric:
+            for n in node_order:
+                r.allowed[n] = 0
+    rechecks = _apply_locations(cib, state, by_id, groups, node_order)
+    rechecks.extend(ctx.next_change)
+
+    # fencing enabled but no device: nothing can be managed
+    have_fencing = any(r.is_fencing for r in rscs)
+    no_fencing = state.options.fencing_enabled and not have_fencing
+
+    # 2. stickiness, then fail-count bans
+    for r in rscs:
+        if r.managed and r.stickiness >= 1 and len(r.current) == 1:
+            node = r.current[0]
+            if symmetric or node in r.allowed:
+                r.ensure_node(node)
+                r.add_score(node, r.stickiness, "resource-stickiness (the resource is active here)", "stickiness")
+    for n in node_order:
+        info = state.nodes[n]
+        for r in rscs:
+            fc = info.fail_counts.get(r.id, 0)
+            if fc <= 0 or r.migration_threshold <= 0:
+                continue
+            if r.failure_timeout_ms > 0:
+                last = info.last_failure.get(r.id, 0)
+                expires = last + r.failure_timeout_ms // 1000
+                if last and state.now.timestamp() >= expires:
+                    continue
+                if last:
+                    rechecks.append(datetime.fromtimestamp(expires, tz=state.now.tzinfo))
+            if fc >= r.migration_threshold:
+                r.ensure_node(n)
+                r.add_score(n, -INF, f"fail count {S.to_str(fc)} reached migration-threshold {S.to_str(r.migration_threshold)}", "failcount")
+    if no_fencing:
+        for r in rscs:
+            r.managed = False
+
+    # 3. colocations and assignment
+    _colocations(cib, by_id, groups)
+    asg = Assigner(state, rscs, node_order)
+    if recorder.enabled:
+        for r in rscs:
+            for n in node_order:
+                info = state.nodes[n]
+                if not info.available:
+                    from tandem.scheduler.assign import _why
+
+                    recorder.note(r.id, f"{n} cannot run resources ({_why(info)})")
+    asg.assign_all()
+
+    # 4. actions
+    graph = A.Graph()
+    quorate = state.have_quorum
+    nqp = state.options.no_quorum_policy
+    per: dict[str, dict[str, object]] = {}
+    active_on: dict[str, set[str]] = {}
+    for r in rscs:
+        per[r.id] = _create_actions(r, state, graph, quorate, nqp)
+        active_on[r.id] = set(r.current)
+    _order_constraints(cib, by_id, groups, per, graph)
+    graph.propagate(active_on)
+
+    # shutdown: nodes asked to shut down get do_shutdown after their stops
+    shutdown_nodes = [n for n in node_order if state.nodes[n].shutdown and state.nodes[n].online]
+    for n in shutdown_nodes:
+        sd = graph.new(None, "do_shutdown", n, optional=False)
+        for a in graph.actions:
+            if a.task == "stop" and a.node == n and a.rsc is not None:
+                A.Graph.order(a, sd, A.ORDERED)
+
+    summary: list[str] = []
+    for r in rscs:
+        summary.extend(_summarise(r, per[r.id]))
+
+    scores = {rid: sc for (_lbl, rid, sc) in asg.score_log}
+    score_lines = []
+    for lbl, rid, sc in asg.score_log:
+        for n, s in sc.items():
+            score_lines.append(f"{lbl}: {rid} allocation score on {n}: {S.to_str(s)}")
+    future = [t for t in rechecks if t > now]
+    return ScheduleResult(
+        state=state,
+        scores=scores,
+        score_lines=score_lines,
+        placement={r.id: r.assigned for r in rscs},
+        summary=summary,
+        graph=graph,
+        recheck_at=min(future) if future else None,
+        reasons=asg.reasons,
+        recorder=recorder,
+        rscs=rscs,
+        shutdown_nodes=shutdown_nodes,
+    )
+
+
+# --------------------------------------------------------------------------- actions per resource
+
+
+def _needs_restart(r: Rsc, node: str) -> bool:
+    """Did the definition change since the resource was started on ``node``?"""
+    h = r.history.get(node)
+    if h is None or r.prim is None:
+        return False
+    start = h.last_start
+    if start is None or start.digest is None:
+        return False
+    op = _op_def(r, "start", 0)
+    params = dict(r.params)
+    want = op_digest(params, op.params if op else None)
+    if want == start.digest:
+        return False
+    fs = start.element.get("crm_feature_set") if start.element is not None else None  # type: ignore[attr-defined]
+    if fs is not None and _version(fs) < (3, 0, 8):  # noqa: SIM103
+        return False  # recorded with an older recipe: cannot compare
+    return True
+
+
+def _version(v: str) -> tuple[int, ...]:
+    out = []
+    for p in v.split("."):
+        try:
+            out.append(int(p))
+        except ValueError:
+            out.append(0)
+    return tuple(out)
+
+
+def _op_def(r: Rsc, name: str, interval: int):  # noqa: ANN202 - OpDef | None
+    if r.prim is None:
+        return None
+    for op in r.prim.ops:
+        if op.name == name and op.interval_ms == interval:
+            return op
+    return None
+
+
+def _recurring(r: Rsc) -> list:
+    if r.prim is None:
+        return []
+    out = []
+    for op in r.prim.ops:
+        if op.interval_ms <= 0 or op.name != "monitor":
+            continue
+        enabled = op.get("enabled")
+        if enabled is not None and enabled.lower() in ("false", "no", "0", "off"):
+            continue
+        out.append(op)
+    return out
+
+
+def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, nqp: str) -> dict[str, object]:
+    acts: dict[str, object] = {"stops": {}, "start": None, "monitors": [], "probes": [], "restart": False}
+    stops: dict[str, A.Action] = acts["stops"]  # type: ignore[assignment]
+    nxt = r.assigned
+    # probes: every online node where the resource's state is unknown
+    if not r.orphan:
+        for n, info in state.nodes.items():
+            if not info.online or info.unclean or n in r.history or info.maintenance:
+                continue
+            p = graph.new(r.id, "monitor", n, 0, optional=False)
+            acts["probes"].append(p)  # type: ignore[union-attr]
+    if not r.managed:
+        return acts
+    multiple = len(r.current) > 1
+    restart = False
+    if nxt is not None and nxt in r.current and not multiple:
+        h = r.history.get(nxt)
+        if h is not None and h.failed:
+            restart = True
+            acts["recover"] = True
+        elif _needs_restart(r, nxt):
+            restart = True
+            acts["definition_changed"] = True
+    for c in r.current:
+        required = c != nxt or multiple or restart
+        s = graph.new(r.id, "stop", c, optional=not required)
+        if nxt is None:
+            s.reason = "node availability"
+        stops[c] = s
+    start = None
+    if nxt is not None:
+        start = graph.new(r.id, "start", nxt, optional=(nxt in r.current and not multiple and not restart))
+        acts["start"] = start
+        info = state.nodes[nxt]
+        if not quorate and nqp in ("stop", "freeze", "demote", "suicide", "fence") and r.requires != "nothing":  # noqa: SIM102
+            if nqp != "freeze" or nxt not in r.current:
+                start.runnable = False
+                start.reason = "no quorum"
+        if not info.available:
+            start.runnable = False
+        for s in stops.values():
+            A.Graph.order(s, start, A.FIRST_IMPLIES_THEN | A.RESTART | A.ORDERED)
+        for p in acts["probes"]:  # type: ignore[union-attr]
+            A.Graph.order(p, start, A.UNRUNNABLE_FIRST_BLOCKS & 0 | A.ORDERED)
+        for op in _recurring(r):
+            role = (op.role or "Started").lower()
+            if role in ("stopped",):
+                continue
+            if role not in ("started",):
+                continue
+            h = r.history.get(nxt)
+            have = h.active_monitors.get(f"monitor_{op.interval_ms}") if h else None
+            changed = False
+            if have is not None and have.digest:
+                timeout_ms = _timeout_ms(op)
+                want = op_digest(r.params, op.params, interval_ms=op.interval_ms, timeout_ms=timeout_ms)
+                changed = want != have.digest
+            m = graph.new(r.id, "monitor", nxt, op.interval_ms, optional=(have is not None and not changed))
+            acts["monitors"].append(m)  # type: ignore[union-attr]
+            A.Graph.order(start, m, A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS | A.ORDERED)
+    # monitors for role Stopped: on the nodes where it will not run
+    for op in _recurring(r):
+        if (op.role or "").lower() != "stopped":
+            continue
+        for n, info in state.nodes.items():
+            if n == nxt or not info.online:
+                continue
+            h = r.history.get(n)
+            have = h.active_monitors.get(f"monitor_{op.interval_ms}") if h else None
+            if have is not None:
+                continue
+            m = graph.new(r.id, "monitor", n, op.interval_ms, optional=False)
+            if n in stops:
+                A.Graph.order(stops[n], m, A.UNRUNNABLE_FIRST_BLOCKS | A.ORDERED)
+            acts["monitors"].append(m)  # type: ignore[union-attr]
+    acts["restart"] = restart
+    return acts
+
+
+def _timeout_ms(op) -> int | None:  # noqa: ANN001
+    from tandem.cib.rules import parse_interval_ms
+
+    t = op.get("timeout")
+    return parse_interval_ms(t) if t else None
+
+
+def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], per: dict[str, dict[str, object]], graph: A.Graph) -> None:
+    def actions_of(r: Rsc, task: str) -> list[A.Action]:
+        acts = per[r.id]
+        if task == "start":
+            return [acts["start"]] if acts["start"] is not None else []  # type: ignore[list-item]
+        if task == "stop":
+            return list(acts["stops"].values())  # type: ignore[union-attr]
+        return []
+
+    def first_end(name: str, task: str) -> list[Rsc]:
+        if name in by_id:
+            return [by_id[name]]
+        if name in groups and groups[name]:
+            return [groups[name][-1] if task in ("start", "promote") else groups[name][0]]
+        return []
+
+    def then_end(name: str, task: str) -> list[Rsc]:
+        if name in by_id:
+            return [by_id[name]]
+        if name in groups and groups[name]:
+            return [groups[name][0] if task in ("start", "promote") else groups[name][-1]]
+        return []
+
+    inverse = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote"}
+
+    def link(first: Rsc, fa: str, then: Rsc, ta: str, flags: int) -> None:
+        for f in actions_of(first, fa):
+            for t in actions_of(then, ta):
+                A.Graph.order(f, t, flags)
+
+    def one(first: str, fa: str, then: str, ta: str, kind: str, symmetrical: bool) -> None:
+        for fr in first_end(first, fa):
+            for tr in then_end(then, ta):
+                if fr is tr:
+                    continue
+                if kind == "mandatory":
+                    flags = A.ORDERED | A.FIRST_IMPLIES_THEN
+                    if fa in ("start", "promote"):
+                        flags |= A.UNRUNNABLE_FIRST_BLOCKS
+                    if not symmetrical:
+                        flags = A.ORDERED | (A.UNRUNNABLE_FIRST_BLOCKS if fa in ("start", "promote") else 0) | A.FIRST_IMPLIES_THEN
+                    link(fr, fa, tr, ta, flags)
+                else:
+                    link(fr, fa, tr, ta, A.ORDERED)
+        if symmetrical and fa in inverse and ta in inverse:
+            for tr in first_end(then, inverse[ta]):
+                for fr in then_end(first, inverse[fa]):
+                    if fr is tr:
+                        continue
+                    flags = A.ORDERED | (A.THEN_IMPLIES_FIRST if kind == "mandatory" else 0)
+                    link(tr, inverse[ta], fr, inverse[fa], flags)
+
+    # group members are ordered one after the other
+    for members in groups.values():
+        for prev, cur in zip(members, members[1:], strict=False):
+            link(prev, "start", cur, "start", A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
+            link(cur, "stop", prev, "stop", A.ORDERED | A.THEN_IMPLIES_FIRST)
+
+    for o in cib.orders:
+        kind = (o.kind or "").lower()
+        if not kind:
+            if o.score is not None:
+                try:
+                    kind = "mandatory" if S.parse(o.score) > 0 else "optional"
+                except CibError:
+                    kind = "mandatory"
+            else:
+                kind = "mandatory"
+        if o.symmetrical is not None:
+            sym = o.symmetrical.lower() in ("true", "1", "yes", "on")
+        else:
+            sym = kind != "serialize"
+        if o.sets:
+            seq: list[list[str]] = []
+            for s in o.sets:
+                rids = s.resources
+                if s.sequential:
+                    for a, b in zip(rids, rids[1:], strict=False):
+                        one(a, s.action or "start", b, s.action or "start", kind, sym)
+                seq.append(rids)
+            for i in range(len(seq) - 1):
+                for a in seq[i]:
+                    for b in seq[i + 1]:
+                        one(a, o.sets[i].action or "start", b, o.sets[i + 1].action or "start", kind, sym)
+            continue
+        if o.first is None or o.then is None:
+            continue
+        one(o.first, o.first_action, o.then, o.then_action, kind, sym)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _fmt(action: str, rid: str, details: str, reason: str | None, blocked: bool) -> str:
+    line = f"{action:<10} {rid:<7} ( {details} )"
+    if reason:
+        line += f"  due to {reason}"
+        if blocked:
+            line += " (blocked)"
+    elif blocked:
+        line += "  blocked"
+    return line
+
+
+def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
+    if not r.managed:
+        return []
+    start: A.Action | None = acts.get("start")  # type: ignore[assignment]
+    stops: dict[str, A.Action] = acts.get("stops", {})  # type: ignore[assignment]
+    nxt = r.assigned
+    cur = r.current
+    out: list[str] = []
+    start_req = start is not None and not start.optional
+    start_ok = start is not None and start.runnable
+    if len(cur) > 1:
+        if nxt is not None and start_ok:
+            return [_fmt("Recover", r.id, nxt, None, False)]
+        return [_fmt("Stop", r.id, n, "node availability", False) for n in cur]
+    if cur and nxt is not None and start is not None:
+        c = cur[0]
+        if not start_ok:
+            s = stops.get(c)
+            return [_fmt("Stop", r.id, c, start.reason or (s.reason if s else None), False)]
+        if c != nxt:
+            verb = "Recover" if r.failed else ("Migrate" if r.allow_migrate and _can_migrate(r) else "Move")
+            return [_fmt(verb, r.id, f"{c} -> {nxt}", None, False)]
+        if start_req:
+            s = stops.get(c)
+            if acts.get("recover") or r.failed:
+                return [_fmt("Recover", r.id, c, None, False)]
+            if acts.get("definition_changed"):
+                return [_fmt("Restart", r.id, c, "resource definition change", False)]
+            reason = start.reason or (s.reason if s else None)
+            return [_fmt("Restart", r.id, c, reason, False)]
+        return []
+    if cur and (nxt is None or start is None):
+        for c in cur:
+            s = stops.get(c)
+            if s is None or s.optional:
+                continue
+            out.append(_fmt("Stop", r.id, c, s.reason, not s.runnable))
+        return out
+    if not cur and nxt is not None and start is not None and (start_req or not start_ok):
+        return [_fmt("Start", r.id, nxt, start.reason, not start_ok)]
+    return out
+
+
+def _can_migrate(r: Rsc) -> bool:
+    return False  # live migration is not scheduled yet (tier 4)
+
+
+def default_now() -> datetime:
+    """Only for callers at the edge (CLI): the scheduler itself never reads the clock."""
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+_ = (timedelta, Contribution)
