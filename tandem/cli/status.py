@@ -1,0 +1,152 @@
+"""``tandem status``: cluster name, the crm_mon-style status, then the daemons.
+
+The status body comes from the shared renderer ``tandem.lib.crm_mon`` (the
+one ``simulate`` uses) when it is available; :func:`render_fallback` is a
+small renderer of the same layout (Pacemaker 2.1/3.x crm_mon) for the parts
+this layer knows: summary, node list and a plain resource list.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+from lxml import etree
+
+from tandem.cli.output import guarded
+from tandem.daemon import client, service
+from tandem.errors import NotRunningError
+
+RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
+
+
+def _fencing_enabled(root: etree._Element) -> bool:
+    for nv in root.iterfind("configuration/crm_config/cluster_property_set/nvpair"):
+        if nv.get("name") in ("stonith-enabled", "fencing-enabled"):
+            return str(nv.get("value", "true")).lower() not in ("false", "0", "no", "off", "n")
+    return True
+
+
+def node_lists(root: etree._Element) -> tuple[list[str], list[str], list[str]]:
+    """(online, offline, unclean) node names from <nodes> and the status section.
+
+    A node is UNCLEAN (offline) when fencing is enabled and it is not known to
+    have left cleanly: it crashed (expected="member") or was never seen
+    (Pacemaker's startup-fencing), as crm_mon shows it.
+    """
+    states = {e.get("id"): e for e in root.iterfind("status/node_state")}
+    fencing = _fencing_enabled(root)
+    online, offline, unclean = [], [], []
+    for node in root.iterfind("configuration/nodes/node"):
+        name = node.get("uname") or node.get("id") or "?"
+        st = states.get(node.get("id"))
+        is_online = (
+            st is not None
+            and st.get("in_ccm") not in (None, "false", "0")
+            and st.get("crmd") not in (None, "offline", "0")
+            and st.get("join") == "member"
+        )
+        if is_online:
+            online.append(name)
+        elif fencing and (st is None or st.get("expected") != "down"):
+            unclean.append(name)
+        else:
+            offline.append(name)
+    return online, offline, unclean
+
+
+def _resource_lines(root: etree._Element) -> list[str]:
+    try:
+        from tandem.lib.resource_state import running_nodes
+    except ImportError:  # pragma: no cover - layer missing
+
+        def running_nodes(cib: etree._Element, rsc_id: str) -> list[str]:
+            return []
+
+    lines = []
+    for prim in root.iterfind("configuration/resources/primitive"):
+        rid = prim.get("id", "?")
+        agent = ":".join(
+            x for x in (prim.get("class"), prim.get("provider"), prim.get("type")) if x
+        )
+        where = running_nodes(root, rid)
+        state = f"Started {' '.join(where)}" if where else "Stopped"
+        lines.append(f"  * {rid}\t({agent}):\t {state}")
+    return lines
+
+
+def render_fallback(root: etree._Element, info: dict[str, Any], now: float) -> str:
+    dc = info.get("dc")
+    quorum = "partition with quorum" if info.get("quorate") else "partition WITHOUT quorum"
+    dc_line = f"{dc} (version {info.get('daemon_version', '')}) - {quorum}" if dc else "NONE"
+    nodes = root.findall("configuration/nodes/node")
+    n_rsc = len(root.findall("configuration/resources//primitive"))
+    last = root.get("cib-last-written")
+    out = [
+        "Cluster Summary:",
+        "  * Stack: corosync",
+        f"  * Current DC: {dc_line}",
+        f"  * Last updated: {time.strftime('%a %b %d %H:%M:%S %Y', time.localtime(now))} "
+        f"on {info.get('name')}",
+    ]
+    if last:
+        out.append(
+            f"  * Last change:  {last} by {root.get('update-user') or 'root'} via "
+            f"{root.get('update-client') or 'tandem'} on {root.get('update-origin') or '?'}"
+        )
+    out += [
+        f"  * {len(nodes)} node{'s' if len(nodes) != 1 else ''} configured",
+        f"  * {n_rsc} resource instance{'s' if n_rsc != 1 else ''} configured",
+        "",
+        "Node List:",
+    ]
+    online, offline, unclean = node_lists(root)
+    for name in unclean:
+        out.append(f"  * Node {name}: UNCLEAN (offline)")
+    if online:
+        out.append(f"  * Online: [ {' '.join(online)} ]")
+    if offline:
+        out.append(f"  * OFFLINE: [ {' '.join(offline)} ]")
+    out += ["", "Full List of Resources:"]
+    out += _resource_lines(root) or ["  * No resources"]
+    return "\n".join(out)
+
+
+def render_status(xml: str, info: dict[str, Any], now: float) -> str:
+    root = etree.fromstring(xml.encode())
+    try:
+        from tandem.lib import crm_mon  # the shared renderer, once it exists
+    except ImportError:
+        crm_mon = None
+    fn = getattr(crm_mon, "render_cluster_status", None) if crm_mon else None
+    if fn is not None:
+        return str(fn(root, info=info, now=now))
+    return render_fallback(root, info, now)
+
+
+def daemon_lines() -> list[str]:
+    enabled = "enabled" if service.is_enabled() else "disabled"
+    lines = ["Daemon Status:"]
+    for name in ("corosync", "tandemd"):
+        state = "active" if service.is_active(name) else "inactive"
+        lines.append(f"  {name}: {state}/{enabled}")
+    return lines
+
+
+@click.command("status")
+@guarded
+def status() -> None:
+    """Cluster name, nodes, DC, quorum and resources, then the daemons (as pcs status)."""
+    try:
+        info = client.cluster_info()
+        xml = client.get_cib_xml()
+    except NotRunningError:
+        raise NotRunningError(client.NOT_RUNNING) from None
+    click.echo(f"Cluster name: {info.get('cluster_name') or ''}")
+    click.echo(render_status(xml, info, time.time()))
+    click.echo("")
+    click.echo("\n".join(daemon_lines()))
+
+
+COMMANDS = [status]

@@ -1,0 +1,188 @@
+"""Starting and stopping this node's cluster services (corosync, tandemd) without systemd.
+
+Why not systemd: lab nodes have none, and a real machine gets the shipped unit
+that simply runs ``tandem cluster start``.  Both services run detached (new
+session, stdio to log files) so that the command that started them can exit;
+their pids are kept under /run/tandem (fresh at every boot, like /run
+everywhere), and a pid only counts when /proc says it is still that program.
+
+"Enabled" (start at boot) is the marker file /etc/tandem/enabled/cluster,
+read by the lab's node init and by ``tandem-cluster.service``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tandem.daemon import client
+from tandem.errors import NotRunningError, TandemError
+
+ENABLED_MARKER = Path("/etc/tandem/enabled/cluster")
+COROSYNC_CONF = Path("/etc/corosync/corosync.conf")
+LOG_DIR = Path("/var/log/tandem")
+
+Progress = Callable[[str], None]
+
+
+def run_dir() -> Path:
+    return Path(client.socket_path()).parent
+
+
+def _pid_file(name: str) -> Path:
+    return run_dir() / f"{name}.pid"
+
+
+def _alive(pid: int, needle: str) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if ") Z " in stat:  # a zombie is dead
+        return False
+    return needle.encode() in cmdline
+
+
+def service_pid(name: str) -> int | None:
+    """The pid of ``corosync`` or ``tandemd`` on this node, when it runs."""
+    needle = "corosync" if name == "corosync" else "tandem.daemon.main"
+    try:
+        pid = int(_pid_file(name).read_text().strip())
+    except (OSError, ValueError):
+        pid = 0
+    if pid and _alive(pid, needle):
+        return pid
+    if name == "corosync":  # started by someone else (e.g. an init system)
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(Path("/run/corosync.pid").read_text().strip())
+            if _alive(pid, needle):
+                return pid
+    return None
+
+
+def is_active(name: str) -> bool:
+    return service_pid(name) is not None
+
+
+def is_enabled() -> bool:
+    return ENABLED_MARKER.exists()
+
+
+def set_enabled(on: bool) -> None:
+    if on:
+        ENABLED_MARKER.parent.mkdir(parents=True, exist_ok=True)
+        ENABLED_MARKER.touch()
+    else:
+        ENABLED_MARKER.unlink(missing_ok=True)
+
+
+def _spawn(argv: list[str], log_name: str) -> int:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / log_name, "ab") as out:
+        p = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+            cwd="/",
+        )
+    return p.pid
+
+
+def start_local(progress: Progress, wait: float | None = None) -> None:
+    """``cluster start`` on this node: corosync, then tandemd; optionally wait to be in.
+
+    ``wait`` (seconds) waits until tandemd is in sync with a DC chosen.
+    """
+    if not COROSYNC_CONF.exists():
+        raise TandemError(
+            f"{COROSYNC_CONF} does not exist: this node is not part of a cluster, "
+            "run 'tandem cluster setup' first"
+        )
+    run_dir().mkdir(parents=True, exist_ok=True)
+    progress("Starting Cluster...")
+    if not is_active("corosync"):
+        pid = _spawn(["corosync", "-f"], "corosync.out")
+        _pid_file("corosync").write_text(f"{pid}\n")
+    if not is_active("tandemd"):
+        pid = _spawn([sys.executable, "-m", "tandem.daemon.main"], "tandemd.out")
+        _pid_file("tandemd").write_text(f"{pid}\n")
+    if wait is not None:
+        wait_until_in(wait)
+
+
+def wait_until_in(timeout: float) -> dict[str, object]:
+    """Wait until the local tandemd is in sync and knows the DC; returns its info."""
+    deadline = time.monotonic() + timeout
+    last = "tandemd did not answer"
+    while True:
+        try:
+            info = client.cluster_info()
+            if info.get("synced") and info.get("dc"):
+                return info
+            last = f"tandemd is {info.get('phase')}, DC {info.get('dc') or 'not chosen yet'}"
+        except NotRunningError:
+            if not is_active("tandemd"):
+                last = "tandemd is not running (see /var/log/tandem/tandemd.log)"
+        except TandemError as exc:
+            last = str(exc)
+        if time.monotonic() >= deadline:
+            raise TandemError(f"Waiting for the cluster to start timed out: {last}")
+        time.sleep(0.05)
+
+
+def _wait_gone(name: str, pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while service_pid(name) == pid:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop_tandemd(timeout: float = 1260.0) -> None:
+    """Clean shutdown of tandemd (the DC moves this node's resources first)."""
+    pid = service_pid("tandemd")
+    if pid is None:
+        return
+    try:
+        client.request_shutdown()
+    except NotRunningError:
+        os.kill(pid, signal.SIGTERM)
+    if not _wait_gone("tandemd", pid, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        raise TandemError(f"tandemd (pid {pid}) did not stop within {timeout:g} s: killed")
+    _pid_file("tandemd").unlink(missing_ok=True)
+
+
+def stop_corosync(timeout: float = 30.0) -> None:
+    pid = service_pid("corosync")
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not _wait_gone("corosync", pid, timeout):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _pid_file("corosync").unlink(missing_ok=True)
+
+
+def local_node_name() -> str:
+    """This node's cluster name: corosync.conf's entry for this host, else the hostname."""
+    host = os.uname().nodename
+    with contextlib.suppress(Exception):
+        from tandem.corosync.conf import CorosyncConf
+
+        names = CorosyncConf.load(COROSYNC_CONF).node_names()
+        if host in names:
+            return host
+    return host
