@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from tandem.agents.metadata import AgentName
@@ -79,6 +80,7 @@ class ExecutorService:
         watcher_factory: Callable[[Callable[[str], None]], CgroupWatcher] | None = None,
         clock: Clock | None = None,
         workers: int = 4,
+        reap_wait: float = 2.0,
     ) -> None:
         self.node_name = node_name
         self.runner = runner
@@ -93,6 +95,9 @@ class ExecutorService:
             factory = watcher_factory or InotifyWatcher
             self._watcher = factory(self._cgroup_empty_from_any_thread)
         self._reload: dict[str, ReloadInfo] = {}
+        self.reap_wait = reap_wait
+        #: pids seen in each watched cgroup (refreshed at every monitor result)
+        self._known_pids: dict[str, set[int]] = {}
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
         self._stopped = False
         self._thread.start()
@@ -151,6 +156,24 @@ class ExecutorService:
         self._inbox.put(_Call(fn, args))
 
     def _cgroup_empty_from_any_thread(self, rsc_id: str) -> None:
+        pids = set(self._known_pids.get(rsc_id, ()))
+        if pids and self.reap_wait > 0:
+            self._pool.submit(self._settle_then_post, rsc_id, pids)
+        else:
+            self._post(self.core.on_cgroup_empty, rsc_id)
+
+    def _settle_then_post(self, rsc_id: str, pids: set[int]) -> None:
+        """Wait (bounded) until the dead processes are reaped, then report the event.
+
+        A process leaves its cgroup when it exits, but stays a zombie (with a
+        /proc entry) until its parent, often PID 1, reaps it.  Agents check
+        /proc/PID (apache's does), so a monitor run at once could still see
+        the dead server "running".  Usually the reaper is immediate (systemd,
+        the lab's node init); on slow ones we wait up to ``reap_wait``.
+        """
+        deadline = time.monotonic() + self.reap_wait
+        while any(_is_zombie(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.005)
         self._post(self.core.on_cgroup_empty, rsc_id)
 
     def _loop(self) -> None:
@@ -181,11 +204,13 @@ class ExecutorService:
                 self._pool.submit(self._run_agent, cmd)
             elif isinstance(cmd, WatchCgroup):
                 if self._watcher is not None and self.cgroups is not None:
+                    self._known_pids[cmd.rsc_id] = set(self.cgroups.pids(cmd.rsc_id))
                     try:
                         self._watcher.watch(cmd.rsc_id, self.cgroups.path(cmd.rsc_id))
                     except OSError:
                         log.exception("cannot watch the cgroup of %s", cmd.rsc_id)
             elif isinstance(cmd, UnwatchCgroup):
+                self._known_pids.pop(cmd.rsc_id, None)
                 if self._watcher is not None:
                     self._watcher.unwatch(cmd.rsc_id)
             elif isinstance(cmd, CleanupCgroup):
@@ -195,6 +220,9 @@ class ExecutorService:
                     except OSError:
                         log.exception("cannot remove the cgroup of %s", cmd.rsc_id)
             elif isinstance(cmd, Emit):
+                rsc_id = cmd.event.request.rsc_id
+                if rsc_id in self._known_pids and self.cgroups is not None:
+                    self._known_pids[rsc_id].update(self.cgroups.pids(rsc_id))
                 try:
                     self.on_event(cmd.event)
                 except Exception:
@@ -214,3 +242,11 @@ class ExecutorService:
             log.exception("agent run failed")
             result = AgentResult(int(OcfRc.ERR_GENERIC), ExecStatus.ERROR, f"executor error: {exc}")
         self._post(self.core.on_result, cmd.run_id, result)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
