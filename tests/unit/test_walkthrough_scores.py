@@ -32,18 +32,6 @@ from tandem.cli.main import cli
 
 SCORE_RE = re.compile(r"pcmk__primitive_assign: (\S+) allocation score on (\S+): (\S+)\s*$")
 
-# Steps the scheduler does not get right yet (strict: a passing step must leave this set).
-XFAIL_SIMULATE: set[str] = set(STEP_IDS)
-XFAIL_EXPLAIN: set[str] = set(STEP_IDS)
-REASON = "tandem simulate does not reproduce this walkthrough step yet"
-
-
-def params(xfail: set[str]) -> list:
-    return [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=REASON) if s in xfail else ())
-        for s in STEP_IDS
-    ]
-
 
 def parse_scores(text: str) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
@@ -75,7 +63,7 @@ def simulate(path: str, *extra: str) -> str:
     return res.output
 
 
-@pytest.mark.parametrize("step", params(XFAIL_SIMULATE))
+@pytest.mark.parametrize("step", STEP_IDS)
 def test_scores_and_moves(tmp_path: Path, step: str) -> None:
     s = STEPS[step]
     out = simulate(write_step_cib(step, tmp_path / "cib.xml"), "-s", "-S")
@@ -105,7 +93,7 @@ def parse_explain(text: str) -> dict[str, tuple[int, list[int]]]:
     return nodes
 
 
-@pytest.mark.parametrize("step", params(XFAIL_EXPLAIN))
+@pytest.mark.parametrize("step", STEP_IDS)
 def test_explain_adds_up(tmp_path: Path, step: str) -> None:
     path = write_step_cib(step, tmp_path / "cib.xml")
     printed = parse_scores(simulate(path, "-s"))
