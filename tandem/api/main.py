@@ -24,7 +24,7 @@ from aiohttp import web
 
 from tandem.api import auth as authmod
 from tandem.api import tls
-from tandem.api.metrics import live_cib_source
+from tandem.api.metrics import live_cib_source, live_stats_source, read_corosync
 from tandem.api.paths import DEFAULT_PORT, ApiPaths, default_paths
 from tandem.api.server import MAX_REQUEST_DEFAULT, ApiApp, ApiConfig
 from tandem.api.storage import TokenStore
@@ -113,6 +113,8 @@ async def serve(args: argparse.Namespace) -> None:
         authmod.make_authenticator(args.auth_backend, args.pam_service),
         TokenStore(paths.tokens),
         cib_source=live_cib_source,
+        corosync_source=read_corosync,
+        stats_source=live_stats_source,
     ).make_app()
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

@@ -501,8 +501,8 @@ class ClusterCollector(Collector):
 def render_metrics(
     cib_source: Callable[[], str | None] | None,
     registry: CollectorRegistry | None = None,
-    corosync_source: Callable[[], CorosyncInfo | None] | None = read_corosync,
-    stats_source: Callable[[], dict[str, float] | None] | None = live_stats_source,
+    corosync_source: Callable[[], CorosyncInfo | None] | None = None,
+    stats_source: Callable[[], dict[str, float] | None] | None = None,
 ) -> tuple[bytes, str]:
     """The /metrics body and its content type; ``registry`` overrides everything (tests)."""
     if registry is None:

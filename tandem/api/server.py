@@ -123,6 +123,8 @@ class ApiApp:
         runner: CommandRunner | None = None,
         cib_source: CibSource | None = None,
         metrics_registry: Any = None,
+        corosync_source: Callable[[], Any] | None = None,
+        stats_source: Callable[[], Any] | None = None,
     ) -> None:
         self.config = config
         self.authenticator = authenticator
@@ -130,6 +132,8 @@ class ApiApp:
         self.runner = runner or SubprocessRunner()
         self.cib_source = cib_source
         self.metrics_registry = metrics_registry
+        self.corosync_source = corosync_source
+        self.stats_source = stats_source
         self.started = time.time()
 
     # ----------------------------------------------------------------- middlewares
@@ -325,7 +329,12 @@ class ApiApp:
 
         loop = asyncio.get_running_loop()
         body, content_type = await loop.run_in_executor(
-            None, render_metrics, self.cib_source, self.metrics_registry
+            None,
+            render_metrics,
+            self.cib_source,
+            self.metrics_registry,
+            self.corosync_source,
+            self.stats_source,
         )
         resp = web.Response(body=body)
         resp.headers["Content-Type"] = content_type
