@@ -39,7 +39,7 @@ def validate_id(value: str, description: str = "id") -> Report | None:
     if _VALID_ID.match(value):
         return None
     if not re.match(r"[a-zA-Z_]", value[0]):
-        bad, where = value[0], "first character of"
+        bad, where = value[0], "first character for"
     else:
         bad = next(c for c in value[1:] if not re.match(r"[a-zA-Z0-9_.-]", c))
         where = "character for"

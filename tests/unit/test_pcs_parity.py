@@ -1,0 +1,222 @@
+"""Parity with Debian's pcs 0.11.5: same commands with ``-f``, same configuration.
+
+Every command runs through ``pcs -f A`` and ``tandem -f B`` (two copies of the
+same CIB: ``cibadmin --empty`` plus pcmk-1 and pcmk-2 in ``<nodes>``); after
+each step the ``<configuration>`` sections must be equal -- ids, attributes,
+operations -- regardless of the order of siblings.  Error cases must fail in
+both, and tandem must print one ``Error:`` line and leave its file
+byte-identical.
+
+pcs is the oracle and runs as a subprocess (it needs no cluster with -f); the
+test is skipped where pcs or the resource agents are not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+PCS = shutil.which("pcs")
+AGENTS = Path("/usr/lib/ocf/resource.d/heartbeat/IPaddr2")
+
+pytestmark = pytest.mark.skipif(
+    PCS is None or not AGENTS.exists(), reason="needs Debian's pcs and resource-agents"
+)
+
+EMPTY_CIB = """<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config/>
+    <nodes/>
+    <resources/>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>
+"""
+
+
+def empty_cib() -> str:
+    """``cibadmin --empty`` output (or the same document when cibadmin is missing)."""
+    cibadmin = shutil.which("cibadmin")
+    text = EMPTY_CIB
+    if cibadmin:
+        proc = subprocess.run([cibadmin, "--empty"], capture_output=True, text=True, check=False)
+        if proc.returncode == 0 and "<cib" in proc.stdout:
+            text = proc.stdout
+    root = etree.fromstring(text.encode())
+    nodes = root.find("configuration/nodes")
+    for nid, name in (("1", "pcmk-1"), ("2", "pcmk-2")):
+        etree.SubElement(nodes, "node", id=nid, uname=name)
+    return etree.tostring(root, encoding="unicode")
+
+
+def canonical(el: etree._Element) -> tuple:
+    """Order-insensitive form of an element: tag, attributes, sorted children."""
+    children = sorted(canonical(c) for c in el if isinstance(c.tag, str))
+    return (el.tag, tuple(sorted(el.attrib.items())), tuple(children))
+
+
+def configuration(path: Path) -> tuple:
+    root = etree.parse(str(path)).getroot()
+    return canonical(root.find("configuration"))
+
+
+def run_pcs(path: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PCS or "pcs", "-f", str(path), *argv], capture_output=True, text=True, check=False
+    )
+
+
+def run_tandem(path: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tandem.cli.main", "-f", str(path), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+# The walkthrough (sections 4-7), then the other commands of the issue that pcs
+# accepts with -f.  Each is compared step by step.
+SEQUENCE: list[list[str]] = [
+    ["property", "set", "stonith-enabled=false"],
+    ["resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", "ip=192.0.2.100",
+     "cidr_netmask=32", "op", "monitor", "interval=30s"],
+    ["resource", "defaults", "resource-stickiness=100"],
+    ["resource", "create", "WebSite", "ocf:heartbeat:apache",
+     "configfile=/etc/apache2/apache2.conf", "statusurl=http://localhost/server-status",
+     "op", "monitor", "interval=3s", "on-fail=restart", "--disabled"],
+    ["constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"],
+    ["constraint", "order", "ClusterIP", "then", "WebSite"],
+    ["constraint", "location", "WebSite", "prefers", "pcmk-1=250"],
+    ["resource", "enable", "WebSite"],
+    ["constraint", "location", "WebSite", "prefers", "pcmk-2=500"],
+    ["constraint", "remove", "location-WebSite-pcmk-2-500"],
+    # same node again: pcs replaces the preference
+    ["constraint", "location", "WebSite", "prefers", "pcmk-1=250"],
+    ["resource", "ban", "WebSite", "pcmk-1"],
+    ["resource", "move-with-constraint", "WebSite", "pcmk-2"],
+    ["resource", "clear", "WebSite"],
+    ["resource", "ban", "ClusterIP", "pcmk-2"],
+    ["resource", "clear", "ClusterIP", "pcmk-2"],
+    ["node", "standby", "pcmk-1"],
+    ["node", "unstandby", "pcmk-1"],
+    ["property", "set", "no-quorum-policy=ignore", "maintenance-mode=false"],
+    ["property", "set", "maintenance-mode="],
+    ["property", "unset", "no-quorum-policy"],
+    ["resource", "defaults", "update", "migration-threshold=3"],
+    ["resource", "op", "defaults", "update", "timeout=240s"],
+    ["resource", "create", "D1", "ocf:heartbeat:Dummy", "meta", "resource-stickiness=5"],
+    ["resource", "create", "D2", "ocf:pacemaker:Dummy", "op", "start", "timeout=99s",
+     "op", "monitor", "interval=20s", "timeout=30s", "--disabled"],
+    ["resource", "create", "VIP2", "IPaddr2", "ip=192.0.2.101"],
+    ["constraint", "order", "stop", "D1", "then", "stop", "D2", "kind=Optional",
+     "symmetrical=false"],
+    ["constraint", "order", "D1", "then", "VIP2", "kind=Serialize"],
+    ["constraint", "colocation", "add", "D2", "with", "D1", "100"],
+    ["constraint", "colocation", "add", "VIP2", "with", "D1", "--", "-INFINITY"],
+    ["constraint", "location", "D1", "avoids", "pcmk-1", "pcmk-2=50"],
+    ["constraint", "delete", "order-D1-VIP2-Serialize"],
+    ["resource", "disable", "D1", "VIP2"],
+    ["resource", "enable", "D2"],
+    ["resource", "delete", "D1"],
+    ["resource", "remove", "VIP2"],
+    ["resource", "disable", "WebSite"],
+    ["resource", "delete", "WebSite"],
+]
+
+# Commands both must refuse, on the CIB left after the walkthrough's first steps.
+ERRORS: list[list[str]] = [
+    ["resource", "create", "X", "ocf:heartbeat:IPaddr2", "ip=192.0.2.7", "foo=bar"],
+    ["resource", "create", "X", "ocf:heartbeat:IPaddr2", "cidr_netmask=32"],
+    ["resource", "create", "X", "ocf:heartbeat:NoSuchAgent", "ip=192.0.2.7"],
+    ["resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", "ip=192.0.2.7"],
+    ["resource", "create", "1X", "ocf:heartbeat:IPaddr2", "ip=192.0.2.7"],
+    ["resource", "create", "X", "Dummy"],
+    ["resource", "create", "X", "ocf:heartbeat:Dummy", "op", "monitro", "interval=10s"],
+    ["resource", "enable", "Nope"],
+    ["resource", "disable", "Nope"],
+    ["resource", "delete", "Nope"],
+    ["constraint", "colocation", "add", "Nope", "with", "ClusterIP"],
+    ["constraint", "colocation", "add", "WebSite", "with", "ClusterIP"],
+    ["constraint", "order", "Nope", "then", "WebSite"],
+    ["constraint", "order", "ClusterIP", "then", "WebSite"],
+    ["constraint", "location", "Nope", "prefers", "pcmk-1"],
+    ["constraint", "location", "WebSite", "prefers", "pcmk-1=abc"],
+    ["constraint", "remove", "no-such-constraint"],
+    ["property", "set", "no-such-property=1"],
+    ["property", "set", "stonith-enabled=maybe"],
+    ["property", "unset", "symmetric-cluster"],
+    ["resource", "ban", "Nope", "pcmk-1"],
+    ["resource", "ban", "ClusterIP"],
+    ["resource", "clear", "Nope"],
+    ["resource", "move", "ClusterIP", "pcmk-2"],
+    ["resource", "cleanup"],
+    ["node", "standby", "pcmk-9"],
+    ["node", "standby"],
+]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("parity") / "base.xml"
+    path.write_text(empty_cib())
+    return path
+
+
+def test_sequence_matches_pcs(base: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "pcs.xml", tmp_path / "tandem.xml"
+    shutil.copy(base, a)
+    shutil.copy(base, b)
+    for argv in SEQUENCE:
+        p = run_pcs(a, argv)
+        t = run_tandem(b, argv)
+        assert p.returncode == 0, f"pcs refused {argv}: {p.stderr}"
+        assert t.returncode == 0, f"tandem refused {argv}: {t.stderr}"
+        assert configuration(b) == configuration(a), f"configuration differs after {argv}"
+
+
+@pytest.fixture(scope="module")
+def walkthrough_cib(base: Path) -> Path:
+    """The CIB after the walkthrough's first nine steps (built by pcs, the oracle)."""
+    dest = base.parent / "walkthrough.xml"
+    shutil.copy(base, dest)
+    for argv in SEQUENCE[:9]:
+        assert run_pcs(dest, argv).returncode == 0
+    return dest
+
+
+@pytest.fixture(scope="module")
+def pcs_error_results(walkthrough_cib: Path) -> dict[str, int]:
+    """pcs's exit status for every error case (run in parallel: pcs takes ~1.5 s each)."""
+
+    def one(i_argv: tuple[int, list[str]]) -> tuple[str, int]:
+        i, argv = i_argv
+        copy = walkthrough_cib.parent / f"pcs-error-{i}.xml"
+        shutil.copy(walkthrough_cib, copy)
+        return " ".join(argv), run_pcs(copy, argv).returncode
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(one, enumerate(ERRORS)))
+
+
+@pytest.mark.parametrize("argv", ERRORS, ids=[" ".join(a) for a in ERRORS])
+def test_errors_like_pcs(
+    walkthrough_cib: Path, pcs_error_results: dict[str, int], tmp_path: Path, argv: list[str]
+) -> None:
+    b = tmp_path / "tandem.xml"
+    shutil.copy(walkthrough_cib, b)
+    before = b.read_bytes()
+    t = run_tandem(b, argv)
+    assert pcs_error_results[" ".join(argv)] != 0, f"pcs accepted {argv}"
+    assert t.returncode != 0, f"tandem accepted {argv}: {t.stdout} {t.stderr}"
+    errors = [line for line in t.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, t.stderr
+    assert "Traceback" not in t.stderr
+    assert b.read_bytes() == before
