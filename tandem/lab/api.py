@@ -255,6 +255,7 @@ class Lab:
         ndir = self.dir.node_dir(node)
         (ndir / "hosts").write_text(P.hosts_file(plan))
         (ndir / "hostname").write_text(node + "\n")
+        (ndir / "resolv.conf").write_text(P.RESOLV_CONF)
 
     def _start_node(self, plan: P.LabPlan, rec: LabRecord, n: P.NodePlan) -> None:
         """Network namespace + eth0, cgroup, then the init (not yet waited for)."""
@@ -283,8 +284,8 @@ class Lab:
             "persist_root": str(self.dir.persist_root(n.name)),
             "persistent": list(P.PERSISTENT_DIRS),
             "log_subdirs": list(P.LOG_SUBDIRS),
-            "hosts_file": str(self.dir.node_dir(n.name) / "hosts"),
-            "hostname_file": str(self.dir.node_dir(n.name) / "hostname"),
+            "bind_files": {f"/etc/{f}": str(self.dir.node_dir(n.name) / f)
+                           for f in ("hosts", "hostname", "resolv.conf")},
             "venv": venv,
             "rebind": P.masked_keep_paths([checkout, venv, str(self.dir.path)]),
         }
@@ -296,6 +297,10 @@ class Lab:
             close_fds=True, cwd="/",
         )
         self._inits[n.name] = proc
+        # The init joins its cgroup itself; doing it from here too closes the
+        # window in which a crash or down would miss a just-started init.
+        with contextlib.suppress(OSError):
+            (cg / "cgroup.procs").write_text(str(proc.pid))
         st = S.proc_stat(proc.pid)
         rec.node_state[n.name] = NodeRecord(pid=proc.pid, starttime=st[1] if st else None)
         self.dir.save(rec)
@@ -331,13 +336,24 @@ class Lab:
         cg = self.lab_cgroup / node
         S.cgroup_kill(cg)
         pid = self._live_pid(node, nrec)
-        if pid is not None and S.proc_cgroup2(pid) in (None, "/" + str(cg.relative_to(self.cg_root))):
+        if pid is not None and self._is_our_init(node, pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self._reap(node, nrec)
         S.wait_cgroup_empty(cg, 10.0)
         # A node boots in a fresh cgroup (not frozen, no sub-cgroups of its last life).
         S.cgroup_remove_tree(cg)
+
+    def _is_our_init(self, node: str, pid: int) -> bool:
+        """Only ever kill a pid that is provably this node's init (cgroup or command line)."""
+        cg = "/" + str((self.lab_cgroup / node).relative_to(self.cg_root))
+        if S.proc_cgroup2(pid) == cg:
+            return True
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return str(self.dir.node_dir(node) / "init.json").encode() in cmdline
 
     def _reap(self, node: str, nrec: NodeRecord | None) -> None:
         proc = self._inits.pop(node, None)

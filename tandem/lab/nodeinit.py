@@ -12,11 +12,13 @@ Steps, in order:
 3. unshare mount, UTS and IPC namespaces; make every mount private;
 4. mount a fresh /proc (for this PID namespace) and /sys (for this network
    namespace, with the host's cgroup tree bound back), tmpfs on /run and
-   /dev/shm, bind the node's persistent folders, /etc/hosts and /etc/hostname;
+   /dev/shm, bind the node's persistent folders, /etc/hosts, /etc/hostname and
+   /etc/resolv.conf;
    paths that must stay visible (the checkout, its venv) are bound back if a
    private folder hid them;
-5. set the hostname, print ``ready`` on stdout (the lab waits for it);
-6. start what is enabled (see docs/lab.md, "Boot-time services");
+5. set the hostname;
+6. start what is enabled (see docs/lab.md, "Boot-time services"), then print
+   ``ready`` on stdout (the lab waits for it);
 7. reap every child and orphan forever (a zombie apache must not look alive).
 
 SIGTERM asks for a clean power-off: every process of the node gets SIGTERM,
@@ -130,8 +132,8 @@ def build_node(cfg: dict) -> None:
     os.chmod("/run/lock", 0o1777)
     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
 
-    mount(cfg["hosts_file"], "/etc/hosts", None, MS_BIND)
-    mount(cfg["hostname_file"], "/etc/hostname", None, MS_BIND)
+    for target, src in cfg["bind_files"].items():
+        mount(src, target, None, MS_BIND)
 
     for path, fd in keep_fds.items():
         os.makedirs(path, exist_ok=True)
@@ -212,7 +214,6 @@ class Init:
         signal.set_wakeup_fd(wfd)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
-        self.boot_services()
         while not self.stop_requested:
             self.reap()
             try:
@@ -258,6 +259,9 @@ def main() -> None:
         sys.stdout.flush()
         sys.exit(1)
     init = Init(cfg)
+    # Services are launched before "ready": when boot returns, the boot log
+    # already says what was started.
+    init.boot_services()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     devnull = os.open("/dev/null", os.O_RDWR)

@@ -45,6 +45,12 @@ LOG_SUBDIRS: tuple[str, ...] = ("apache2", "corosync", "tandem")
 ENABLED_API = "api"
 ENABLED_CLUSTER = "cluster"
 
+#: /etc/resolv.conf inside nodes.  The machine's DNS server is unreachable from
+#: the lab (nothing routes out), so every lookup of a name missing from the
+#: hosts file would hang for the resolver's timeouts; with no nameserver line
+#: glibc asks 127.0.0.1, which refuses at once.
+RESOLV_CONF = "# tandem lab node: no DNS server; names come from /etc/hosts\n"
+
 _LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 _NODE_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 BRIDGE = "br0"
