@@ -41,6 +41,7 @@ class Assigner:
         self.node_order = node_order
         self.num_resources: dict[str, int] = {n: 0 for n in node_order}
         self.balance = state.options.placement_strategy != "minimal"
+        self.sorted_strategy = state.options.placement_strategy != "default"
         self.score_log: list[tuple[str, str, dict[str, int]]] = []  # (label, rsc, scores)
         self.reasons: dict[str, str] = {}
 
@@ -177,7 +178,11 @@ class Assigner:
 
     # ---------------------------------------------------------------- assignment
     def assign_all(self) -> None:
-        for r in self.sort_resources():
+        # With the default placement strategy resources are assigned in status
+        # order (priority, then configuration order); the other strategies
+        # sort them by their scores first.
+        order = self.rscs if not self.sorted_strategy else self.sort_resources()
+        for r in order:
             self.assign(r)
 
     def apply_coloc_to_dependent(self, c: Coloc) -> None:

@@ -448,12 +448,25 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
             s.reason = "node availability"
         stops[c] = s
     start = None
+    if nxt is None and r.managed:
+        # Pacemaker keeps an unrunnable start for a resource that cannot run:
+        # it blocks whatever is ordered after it.
+        start = graph.new(r.id, "start", None, optional=True)
+        start.runnable = False
+        acts["start"] = start
+        for s in stops.values():
+            A.Graph.order(s, start, A.FIRST_IMPLIES_THEN | A.ORDERED)
+        start = None
     if nxt is not None:
         start = graph.new(r.id, "start", nxt, optional=(nxt in r.current and not multiple and not restart))
         acts["start"] = start
         info = state.nodes[nxt]
-        if not quorate and nqp in ("stop", "freeze", "demote", "suicide", "fence") and r.requires != "nothing":  # noqa: SIM102
-            if nqp != "freeze" or nxt not in r.current:
+        if not quorate and r.requires != "nothing":
+            if nqp == "freeze":
+                if not r.current:
+                    start.runnable = False
+                    start.reason = "quorum freeze"
+            elif nqp != "ignore":
                 start.runnable = False
                 start.reason = "no quorum"
         if not info.available:
@@ -620,7 +633,8 @@ def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
     start_ok = start is not None and start.runnable
     if len(cur) > 1:
         if nxt is not None and start_ok:
-            return [_fmt("Recover", r.id, nxt, None, False)]
+            verb = "Recover" if r.failed else ("Restart" if nxt in cur else "Move")
+            return [_fmt(verb, r.id, nxt, None, False)]
         return [_fmt("Stop", r.id, n, "node availability", False) for n in cur]
     if cur and nxt is not None and start is not None:
         c = cur[0]
