@@ -234,6 +234,9 @@ def ocf_environment(inp: EnvInput) -> dict[str, str]:
     for name, value in meta.items():
         env[meta_env_name(name)] = value
     for name, value in inp.params.items():
+        if name == "OCF_CHECK_LEVEL":
+            # an op's depth (pcs: OCF_CHECK_LEVEL=10) goes to the agent as itself
+            env["OCF_CHECK_LEVEL"] = str(value)
         env["OCF_RESKEY_" + name] = str(value)
     return env
 
