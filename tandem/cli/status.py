@@ -76,7 +76,7 @@ def _resource_lines(root: etree._Element) -> list[str]:
     return lines
 
 
-def render_fallback(root: etree._Element, info: dict[str, Any], now: float) -> str:
+def _summary(root: etree._Element, info: dict[str, Any], now: float) -> list[str]:
     dc = info.get("dc")
     quorum = "partition with quorum" if info.get("quorate") else "partition WITHOUT quorum"
     dc_line = f"{dc} (version {info.get('daemon_version', '')}) - {quorum}" if dc else "NONE"
@@ -99,8 +99,13 @@ def render_fallback(root: etree._Element, info: dict[str, Any], now: float) -> s
         f"  * {len(nodes)} node{'s' if len(nodes) != 1 else ''} configured",
         f"  * {n_rsc} resource instance{'s' if n_rsc != 1 else ''} configured",
         "",
-        "Node List:",
     ]
+    return out
+
+
+def render_fallback(root: etree._Element) -> list[str]:
+    """Node List and resources without the shared renderer (same layout)."""
+    out = ["Node List:"]
     online, offline, unclean = node_lists(root)
     for name in unclean:
         out.append(f"  * Node {name}: UNCLEAN (offline)")
@@ -110,19 +115,38 @@ def render_fallback(root: etree._Element, info: dict[str, Any], now: float) -> s
         out.append(f"  * OFFLINE: [ {' '.join(offline)} ]")
     out += ["", "Full List of Resources:"]
     out += _resource_lines(root) or ["  * No resources"]
-    return "\n".join(out)
+    return out
+
+
+def _shared_renderer(root: etree._Element, now: float) -> list[str] | None:
+    """tandem.lib.crm_mon's lines (crm_simulate indentation), one level up for crm_mon."""
+    try:
+        from datetime import UTC, datetime
+
+        from tandem.cib.model import Cib
+        from tandem.cib.unpack import unpack_status
+        from tandem.lib.crm_mon import render_cluster_status
+    except ImportError:
+        return None
+    cib = Cib.from_element(root)
+    state = unpack_status(cib, now=datetime.fromtimestamp(now, UTC))
+    lines = render_cluster_status(cib, state, title=None)
+    out = []
+    for line in lines:
+        if line.startswith("  * ") and line.endswith(":") and not line.startswith("    "):
+            out.append(line[4:])
+        else:
+            out.append(line[2:] if line.startswith("  ") else line)
+    return out
 
 
 def render_status(xml: str, info: dict[str, Any], now: float) -> str:
     root = etree.fromstring(xml.encode())
     try:
-        from tandem.lib import crm_mon  # the shared renderer, once it exists
-    except ImportError:
-        crm_mon = None
-    fn = getattr(crm_mon, "render_cluster_status", None) if crm_mon else None
-    if fn is not None:
-        return str(fn(root, info=info, now=now))
-    return render_fallback(root, info, now)
+        body = _shared_renderer(root, now)
+    except Exception:  # noqa: BLE001 - a renderer bug must not hide the cluster's state
+        body = None
+    return "\n".join(_summary(root, info, now) + (body or render_fallback(root)))
 
 
 def daemon_lines() -> list[str]:

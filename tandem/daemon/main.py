@@ -165,9 +165,6 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self._exit = loop.create_future()
-        attach = getattr(self.transport, "attach", None)
-        if attach is not None:
-            attach(loop)
         Path(self.socket_path).parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket_path)
@@ -205,22 +202,21 @@ class Daemon:
 # ----------------------------------------------------------------------------- startup
 
 
-def open_transport(timeout: float) -> ClusterTransport:
-    """Connect to corosync, retrying for ``timeout`` seconds while it starts."""
-    try:  # the corosync layer's own transport, when it provides one
-        from tandem.corosync.transport import CorosyncTransport as Real  # type: ignore[attr-defined]
-    except ImportError:
-        from tandem.daemon.cpglink import CpgLink as Real
+async def open_transport(timeout: float) -> ClusterTransport:
+    """Connect to corosync from inside the running loop, retrying while it starts."""
+    from tandem.corosync.transport import CorosyncTransport
+
+    loop = asyncio.get_running_loop()
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return Real()  # type: ignore[no-any-return]
+            return CorosyncTransport.connect(loop)
         except (NotRunningError, CorosyncError) as exc:
             if time.monotonic() >= deadline:
                 raise NotRunningError(
                     f"corosync is not running on this node (waited {timeout:g} s): {exc}"
                 ) from exc
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
 
 
 def _node_names(transport: ClusterTransport) -> tuple[dict[int, str], str]:
@@ -240,8 +236,8 @@ def _node_names(transport: ClusterTransport) -> tuple[dict[int, str], str]:
     return names, cluster_name
 
 
-def build(args: argparse.Namespace) -> Daemon:
-    transport = open_transport(args.corosync_wait)
+async def build(args: argparse.Namespace) -> Daemon:
+    transport = await open_transport(args.corosync_wait)
     nodeid = transport.local_nodeid
     names, cluster_name = _node_names(transport)
     name = names.get(nodeid) or os.uname().nodename
@@ -293,21 +289,25 @@ def main(argv: list[str] | None = None) -> None:
     run_dir = Path(client.socket_path()).parent
     run_dir.mkdir(parents=True, exist_ok=True)
     pid_file = run_dir / PID_FILE
+    pid_file.write_text(f"{os.getpid()}\n")
+    holder: list[Daemon] = []
+
+    async def amain() -> int:
+        holder.append(await build(args))
+        return await holder[0].run()
+
     try:
-        daemon = build(args)
+        code = asyncio.run(amain())
     except TandemError as exc:
         log.error("%s", exc)
         print(f"Error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    pid_file.write_text(f"{os.getpid()}\n")
-    try:
-        code = asyncio.run(daemon.run())
+        code = 1
     finally:
         with contextlib.suppress(FileNotFoundError):
             if pid_file.read_text().strip() == str(os.getpid()):
                 pid_file.unlink()
     if code == 2:
-        print(f"Error: {daemon.exit_reason}", file=sys.stderr)
+        print(f"Error: {holder[0].exit_reason}", file=sys.stderr)
     sys.exit(code)
 
 

@@ -121,15 +121,18 @@ def start_local(progress: Progress, wait: float | None = None) -> None:
 
 
 def wait_until_in(timeout: float) -> dict[str, object]:
-    """Wait until the local tandemd is in sync and knows the DC; returns its info."""
+    """Wait until the local tandemd is in sync, knows the DC and has quorum; returns its info."""
     deadline = time.monotonic() + timeout
     last = "tandemd did not answer"
     while True:
         try:
             info = client.cluster_info()
-            if info.get("synced") and info.get("dc"):
+            if info.get("synced") and info.get("dc") and info.get("quorate"):
                 return info
-            last = f"tandemd is {info.get('phase')}, DC {info.get('dc') or 'not chosen yet'}"
+            last = (
+                f"tandemd is {info.get('phase')}, DC {info.get('dc') or 'not chosen yet'}, "
+                f"{'with' if info.get('quorate') else 'without'} quorum"
+            )
         except NotRunningError:
             if not is_active("tandemd"):
                 last = "tandemd is not running (see /var/log/tandem/tandemd.log)"
