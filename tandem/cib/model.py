@@ -284,6 +284,7 @@ class CibNode:
     attr_sets: list[NvSet]
     utilization_sets: list[NvSet]
     element: Element
+    score: int = 0  # the node's base score (``score`` attribute)
 
 
 @dataclass
@@ -447,6 +448,13 @@ def _sets(el: Element, idx: IdIndex) -> list[ResourceSet]:
     return out
 
 
+def _safe_score(text: str | None) -> int:
+    try:
+        return parse_score(text)
+    except ScoreError:
+        return 0
+
+
 def _build(root: Element) -> Cib:
     idx = IdIndex(root)
     conf = root.find("configuration")
@@ -468,6 +476,7 @@ def _build(root: Element) -> Cib:
                 attr_sets=parse_nvsets(n, ("instance_attributes",), idx),
                 utilization_sets=parse_nvsets(n, ("utilization",), idx),
                 element=n,
+                score=_safe_score(n.get("score")),
             )
         )
 

@@ -27,6 +27,7 @@ THEN_IMPLIES_FIRST = 2
 UNRUNNABLE_FIRST_BLOCKS = 4
 RESTART = 8
 ORDERED = 16
+ASYMMETRIC = 32  # one-way order: an unrunnable first only blocks a required then
 
 
 @dataclass(eq=False)
@@ -90,7 +91,7 @@ class Graph:
             for then, flags in a.outputs:
                 if flags & UNRUNNABLE_FIRST_BLOCKS and not a.runnable and then.runnable:  # noqa: SIM102
                     # A pseudo/optional first that will not happen does not block.
-                    if not a.optional or flags & RESTART == 0:
+                    if not (flags & ASYMMETRIC and then.optional):
                         then.runnable = False
                         if then.reason is None:
                             then.reason = f"unrunnable {a.rsc} {a.task}"

@@ -187,7 +187,8 @@ class Assigner:
 
     def apply_coloc_to_dependent(self, c: Coloc) -> None:
         dep, prim = c.dependent, c.primary
-        if not dep.unassigned:
+        if not dep.unassigned or prim.unassigned:
+            # nothing to apply yet (a colocation loop is broken here, as Pacemaker does)
             return
         archive = None
         if c.score < 0 and c.score > -INF:

@@ -267,10 +267,13 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     symmetric = state.options.symmetric
 
     # 1. initial scores
+    base = {n.uname: n.score for n in cib.nodes}
     for r in rscs:
         if symmetric:
             for n in node_order:
                 r.allowed[n] = 0
+                if base.get(n):
+                    r.add_score(n, base[n], f"node {n}'s base score", "node")
     rechecks = _apply_locations(cib, state, by_id, groups, node_order)
     rechecks.extend(ctx.next_change)
 
@@ -557,7 +560,7 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
                     if fa in ("start", "promote"):
                         flags |= A.UNRUNNABLE_FIRST_BLOCKS
                     if not symmetrical:
-                        flags = A.ORDERED | (A.UNRUNNABLE_FIRST_BLOCKS if fa in ("start", "promote") else 0) | A.FIRST_IMPLIES_THEN
+                        flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
                     link(fr, fa, tr, ta, flags)
                 else:
                     link(fr, fa, tr, ta, A.ORDERED)
