@@ -271,15 +271,23 @@ class CorosyncTransport:
         self._closed = False
         self._fds: dict[int, int] = {}
         self._pid = os.getpid()
-        self._vq = bindings.VotequorumHandle(self._on_quorum)
+        # votequorum answers "how many votes"; libquorum notifies every
+        # membership change (votequorum's own notification fires only when
+        # quorate flips, so it would miss a node loss that keeps quorum).
+        self._vq = bindings.VotequorumHandle()
+        self._q: Any = None
+        self._cmap: Any = None
         try:
             self._nodeid = self._vq.getinfo().node_id
-            self._vq.trackstart()
+            self._q = bindings.QuorumHandle(self._on_quorum)
+            self._q.trackstart()
             self._cmap = bindings.CmapHandle()
         except BaseException:
-            self._vq.finalize()
+            for h in (self._vq, self._q, self._cmap):
+                if h is not None:
+                    h.finalize()
             raise
-        self._watch(self._vq)
+        self._watch(self._q)
 
     @classmethod
     def connect(cls, loop: asyncio.AbstractEventLoop | None = None) -> CorosyncTransport:
@@ -365,7 +373,7 @@ class CorosyncTransport:
     def poll(self) -> list[ClusterEvent]:
         if not self._closed and self._loop is None:
             self._flush()
-            for handle in [self._vq, *self._cpg.values()]:
+            for handle in [self._q, *self._cpg.values()]:
                 self._dispatch(handle)
         out = list(self._events)
         self._events.clear()
@@ -448,9 +456,10 @@ class CorosyncTransport:
         self._closed = True
         if self._retry is not None:
             self._retry.cancel()
-        for handle in [self._vq, *self._cpg.values()]:
+        for handle in [self._q, *self._cpg.values()]:
             self._unwatch(handle)
             handle.finalize()
+        self._vq.finalize()
         self._cmap.finalize()
         self._cpg.clear()
         if reason is not None:
@@ -504,8 +513,9 @@ class CorosyncTransport:
             else:
                 handle.finalize()
 
-    def _on_quorum(self, quorate: bool, nodes: list[tuple[int, int]]) -> None:
-        members = tuple(sorted(n for n, state in nodes if state == 1))  # NODESTATE_MEMBER
+    def _on_quorum(self, quorate: bool, ring_seq: int, nodes: list[int]) -> None:
+        del ring_seq
+        members = tuple(sorted(nodes))
         self._quorate, self._quorum_members = quorate, members
         self._push(QuorumChange(quorate, members))
 
