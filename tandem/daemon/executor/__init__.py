@@ -48,6 +48,12 @@ Semantics
 - timeouts kill the agent's process group (SIGTERM, then SIGKILL):
   ``op-status`` 2 (timeout), rc 1.
 
+Building requests: ``request_from_graph_op(rsc_op_el, transition_id, dc_uuid)``
+(a Pacemaker-style transition graph ``<rsc_op>``) or
+``request_from_cib(cib_root, rsc_id, action, interval_ms, transition_key=...)``
+(parameters, meta and timeout from the CIB: op timeout, then op_defaults,
+then 20 s).  Both give the same ``op-digest``.
+
 Pure core for tests: :class:`ExecutorCore` (no threads, no processes) with
 ``tandem.daemon.executor.fakes`` (FakeClock, FakeRunner, FakeCgroups,
 FakeWatcher).
@@ -76,6 +82,7 @@ from tandem.daemon.executor.records import (
     op_attributes,
     op_elements,
 )
+from tandem.daemon.executor.requests import request_from_cib, request_from_graph_op
 from tandem.daemon.executor.service import ExecutorService, SystemClock
 
 __all__ = [
@@ -98,4 +105,6 @@ __all__ = [
     "merge_into",
     "op_attributes",
     "op_elements",
+    "request_from_cib",
+    "request_from_graph_op",
 ]
