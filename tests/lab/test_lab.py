@@ -363,6 +363,54 @@ def test_corosync_forms_a_two_node_membership(lab3: Lab) -> None:
                 p.wait()
 
 
+IPADDR2 = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
+APACHE = "/usr/lib/ocf/resource.d/heartbeat/apache"
+VIP = "192.0.2.120"
+OCF_IP = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "ClusterIP",
+          "OCF_RESKEY_ip": VIP, "OCF_RESKEY_cidr_netmask": "24"}
+OCF_WEB = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "WebSite",
+           "OCF_RESKEY_configfile": "/etc/apache2/apache2.conf",
+           "OCF_RESKEY_statusurl": "http://localhost/server-status"}
+
+
+def ocf(lab: Lab, node: str, agent: str, env: dict[str, str], action: str) -> int:
+    full = dict(env, PATH="/usr/sbin:/usr/bin:/sbin:/bin")
+    return lab.exec(node, [agent, action], env=full, timeout=60).returncode
+
+
+def test_vip_and_apache_with_the_real_agents(lab3: Lab) -> None:
+    """What the walkthrough needs: a VIP on eth0 of one node, an apache per node."""
+    web_nodes = ["pcmk-1", "pcmk-2"]
+    for node in web_nodes:
+        lab3.node_path(node, "/var/www/html/index.html").write_text(f"My Test Site - {node}\n")
+    try:
+        assert ocf(lab3, "pcmk-1", IPADDR2, OCF_IP, "start") == 0
+        for node in web_nodes:
+            assert ocf(lab3, node, APACHE, OCF_WEB, "start") == 0
+            assert ocf(lab3, node, APACHE, OCF_WEB, "monitor") == 0
+        page = lab3.host_exec(["curl", "-s", "-m", "5", f"http://{VIP}/"], timeout=10).stdout
+        assert page == "My Test Site - pcmk-1\n"
+        for node in NODES:
+            addrs = lab3.exec(node, ["ip", "-4", "-o", "addr"], check=True).stdout
+            assert (VIP in addrs) == (node == "pcmk-1")
+        # Each node's apache is its own: SIGKILL pcmk-1's (by pid, from its cgroup).
+        victims = [p for p in S.cgroup_procs(lab3.cgroup_path("pcmk-1"))
+                   if Path(f"/proc/{p}/comm").read_text().strip() == "apache2"]
+        assert victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: not any(alive(p) for p in victims))
+        # The node's init reaps them: no zombie is left to look alive to the agent.
+        assert wait_for(lambda: all(S.proc_stat(p) is None for p in victims), 5.0)
+        assert ocf(lab3, "pcmk-1", APACHE, OCF_WEB, "monitor") == 7
+        assert ocf(lab3, "pcmk-2", APACHE, OCF_WEB, "monitor") == 0
+    finally:
+        for node in web_nodes:
+            ocf(lab3, node, APACHE, OCF_WEB, "stop")
+        ocf(lab3, "pcmk-1", IPADDR2, OCF_IP, "stop")
+    assert VIP not in lab3.exec("pcmk-1", ["ip", "-4", "-o", "addr"], check=True).stdout
+
+
 # ---------------------------------------------------------------- lifecycle
 
 
