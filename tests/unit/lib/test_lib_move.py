@@ -1,0 +1,175 @@
+"""move/ban/clear/cleanup and the leftover-constraint warnings.
+
+The live cluster is a fake backend that "runs" the scheduler's obvious answer
+on every push: a resource goes to its cli-prefer node, or off its banned node.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from lxml import etree
+
+from tandem.errors import TandemError
+from tandem.lib.commands import resource, resource_move
+from tandem.lib.env import LibraryEnvironment, MemoryBackend
+from tandem.lib.resource_state import running_nodes
+
+
+def _set_running(root: etree._Element, rsc: str, node: str | None) -> None:
+    status = root.find("status")
+    for ns in list(status):
+        for lrm in ns.iterfind(f"lrm/lrm_resources/lrm_resource[@id='{rsc}']"):
+            lrm.getparent().remove(lrm)
+    if node is None:
+        return
+    ns = status.find(f"node_state[@uname='{node}']")
+    if ns is None:
+        ns = etree.SubElement(status, "node_state", id=node[-1], uname=node, crmd="online",
+                              in_ccm="true")
+        etree.SubElement(etree.SubElement(ns, "lrm", id=node[-1]), "lrm_resources")
+    lrm = etree.SubElement(ns.find("lrm/lrm_resources"), "lrm_resource", id=rsc, type="Dummy",
+                           **{"class": "ocf"}, provider="heartbeat")
+    etree.SubElement(lrm, "lrm_rsc_op", id=f"{rsc}_last_0", operation="start", **{
+        "call-id": "5", "rc-code": "0", "op-status": "0", "interval": "0"})
+    etree.SubElement(lrm, "lrm_rsc_op", id=f"{rsc}_monitor_10000", operation="monitor", **{
+        "call-id": "6", "rc-code": "0", "op-status": "0", "interval": "10000"})
+
+
+class FakeCluster(MemoryBackend):
+    """A live CIB whose resources follow cli-prefer / cli-ban constraints on each push."""
+
+    def __init__(self, xml: str, *, stuck: bool = False) -> None:
+        super().__init__(xml, is_live=True)
+        self.stuck = stuck
+        self.history: list[etree._Element] = []
+
+    def push(self, root: etree._Element) -> None:
+        root = copy.deepcopy(root)
+        self.history.append(copy.deepcopy(root))
+        if not self.stuck:
+            for prim in root.iterfind("configuration/resources/primitive"):
+                rsc = prim.get("id")
+                now = running_nodes(root, rsc)
+                prefer = root.find(f"configuration/constraints/rsc_location[@id='cli-prefer-{rsc}']")
+                banned = {c.get("node") for c in root.iterfind("configuration/constraints/rsc_location")
+                          if c.get("id", "").startswith(f"cli-ban-{rsc}-on-")}
+                if prefer is not None:
+                    _set_running(root, rsc, prefer.get("node"))
+                elif now and now[0] in banned:
+                    _set_running(root, rsc, next(n for n in ("pcmk-1", "pcmk-2") if n not in banned))
+        self.root = root
+        self.pushes += 1
+
+
+class FakeWaiter(resource_move.Waiter):
+    def __init__(self, timeout: float = 5.0) -> None:
+        self.now = 0.0
+        super().__init__(timeout=timeout, poll=1.0, clock=lambda: self.now, sleep=self._sleep)
+
+    def _sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def cluster(metadata, base_cib):
+    backend = FakeCluster(base_cib)
+    env = LibraryEnvironment(backend, metadata=metadata)
+    resource.create(env, "WebSite", "ocf:heartbeat:Dummy")
+    _set_running(backend.root, "WebSite", "pcmk-1")
+    return backend
+
+
+def _env(backend, metadata, force=False):
+    return LibraryEnvironment(backend, metadata=metadata, force=force)
+
+
+def _cons(root):
+    return {c.get("id"): dict(c.attrib) for c in root.find("configuration/constraints")}
+
+
+def test_ban_without_node_bans_where_it_runs(cluster, metadata):
+    resource_move.ban(_env(cluster, metadata), "WebSite")
+    assert _cons(cluster.root)["cli-ban-WebSite-on-pcmk-1"] == {
+        "id": "cli-ban-WebSite-on-pcmk-1", "rsc": "WebSite", "role": "Started",
+        "node": "pcmk-1", "score": "-INFINITY",
+    }
+    assert running_nodes(cluster.root, "WebSite") == ["pcmk-2"]
+    removed = resource_move.clear(_env(cluster, metadata), "WebSite")
+    assert removed == ["cli-ban-WebSite-on-pcmk-1"]
+    assert _cons(cluster.root) == {}
+
+
+def test_ban_of_stopped_resource_needs_a_node(make_env, metadata):
+    resource.create(make_env(), "R", "ocf:heartbeat:Dummy")
+    with pytest.raises(TandemError) as exc:
+        resource_move.ban(make_env(), "R")
+    assert exc.value.reports[0].message == (
+        "You must specify a node when moving/banning a stopped resource"
+    )
+
+
+def test_move_with_constraint_replaces_ban_of_destination(cluster, metadata):
+    resource_move.ban(_env(cluster, metadata), "WebSite", "pcmk-2")
+    resource_move.move_with_constraint(_env(cluster, metadata), "WebSite", "pcmk-2")
+    assert set(_cons(cluster.root)) == {"cli-prefer-WebSite"}
+    assert running_nodes(cluster.root, "WebSite") == ["pcmk-2"]
+
+
+def test_move_waits_then_drops_its_constraint(cluster, metadata):
+    env = _env(cluster, metadata)
+    resource_move.move(env, "WebSite", "pcmk-2", waiter=FakeWaiter())
+    # the constraint existed while moving, and is gone afterwards
+    assert any(h.find("configuration/constraints/rsc_location[@id='cli-prefer-WebSite']")
+               is not None for h in cluster.history)
+    assert _cons(cluster.root) == {}
+    assert running_nodes(cluster.root, "WebSite") == ["pcmk-2"]
+    assert env.report_processor.reports.errors == []
+
+
+def test_move_without_node_moves_away(cluster, metadata):
+    resource_move.move(_env(cluster, metadata), "WebSite", waiter=FakeWaiter())
+    assert running_nodes(cluster.root, "WebSite") == ["pcmk-2"]
+    assert _cons(cluster.root) == {}
+
+
+def test_move_that_never_happens_fails_and_cleans_up(cluster, metadata):
+    cluster.stuck = True
+    waiter = FakeWaiter(timeout=3.0)
+    with pytest.raises(TandemError) as exc:
+        resource_move.move(_env(cluster, metadata), "WebSite", "pcmk-2", waiter=waiter)
+    assert exc.value.code == "RESOURCE_MOVE_FAILED"
+    assert waiter.now >= 3.0
+    assert _cons(cluster.root) == {}
+
+
+def test_move_and_cleanup_refused_on_a_file(make_env, backend):
+    resource.create(make_env(), "R", "ocf:heartbeat:Dummy")
+    for call in (lambda e: resource_move.move(e, "R", "pcmk-2"),
+                 lambda e: resource_move.cleanup(e, "R")):
+        with pytest.raises(TandemError) as exc:
+            call(make_env())
+        assert exc.value.code == "LIVE_ENVIRONMENT_REQUIRED"
+
+
+def test_cleanup_uses_the_daemon_client(cluster, metadata):
+    calls = []
+
+    class Client:
+        def apply(self, ops):
+            calls.append(ops)
+
+    resource_move.cleanup(_env(cluster, metadata), "WebSite", client=Client())
+    xpaths = [op["xpath"] for op in calls[0]]
+    assert any("lrm_resource[@id='WebSite']" in x for x in xpaths)
+    assert any("fail-count-WebSite#" in x for x in xpaths)
+
+
+def test_leftover_move_constraints(cluster, metadata):
+    assert resource_move.leftover_move_constraints(cluster.root) == []
+    resource_move.ban(_env(cluster, metadata), "WebSite", "pcmk-1")
+    reports = resource_move.leftover_move_constraints(cluster.root)
+    assert reports[0].payload["resources"] == ["WebSite"]
+    assert "'WebSite'" in reports[0].message
+    assert "tandem resource clear" in reports[1].message
