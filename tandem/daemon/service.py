@@ -122,7 +122,8 @@ def start_local(progress: Progress, wait: float | None = None) -> None:
 
 def wait_until_in(timeout: float) -> dict[str, object]:
     """Wait until the local tandemd is in sync, knows the DC and has quorum; returns its info."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     last = "tandemd did not answer"
     while True:
         try:
@@ -134,13 +135,27 @@ def wait_until_in(timeout: float) -> dict[str, object]:
                 f"{'with' if info.get('quorate') else 'without'} quorum"
             )
         except NotRunningError:
-            if not is_active("tandemd"):
-                last = "tandemd is not running (see /var/log/tandem/tandemd.log)"
+            if not is_active("tandemd") and time.monotonic() > started + 2.0:
+                raise TandemError(f"tandemd stopped: {_last_exit_reason()}") from None
         except TandemError as exc:
             last = str(exc)
         if time.monotonic() >= deadline:
             raise TandemError(f"Waiting for the cluster to start timed out: {last}")
         time.sleep(0.05)
+
+
+def _last_exit_reason() -> str:
+    """The reason tandemd logged when it last exited (see /var/log/tandem/tandemd.log)."""
+    try:
+        lines = (LOG_DIR / "tandemd.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return "see /var/log/tandem/tandemd.log"
+    for line in reversed(lines):
+        if "exiting (" in line:
+            return line.split("): ", 1)[-1]
+        if " ERROR: " in line:
+            return line.split(" ERROR: ", 1)[-1]
+    return "see /var/log/tandem/tandemd.log"
 
 
 def _wait_gone(name: str, pid: int, timeout: float) -> bool:
