@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from tandem.agents.ocf import AgentSpec, ExecStatus
 from tandem.agents.runner import ActionRequest, SubprocessRunner
@@ -32,7 +33,10 @@ from tandem.daemon.executor import (
     ExecutorService,
     OpEvent,
     OpRequest,
+    lrm_resource,
+    merge_into,
     op_elements,
+    request_from_cib,
 )
 from tandem.daemon.executor.cgroup import cgroup2_mount, own_cgroup
 
@@ -118,10 +122,17 @@ def _pid_alive(pid: int) -> bool:
 def _ev_summary(ev: OpEvent, node: str = "tex-node") -> dict:
     (main, *_rest) = op_elements(ev, node)
     return {
-        "action": ev.request.action, "interval": ev.request.interval_ms, "rc": ev.rc,
-        "status": int(ev.status), "trigger": ev.trigger, "exec_ms": ev.exec_ms,
-        "populated": ev.cgroup_populated, "failed": ev.failed, "reason": ev.exit_reason,
-        "record": dict(main.attrib), "records": len(_rest) + 1,
+        "action": ev.request.action,
+        "interval": ev.request.interval_ms,
+        "rc": ev.rc,
+        "status": int(ev.status),
+        "trigger": ev.trigger,
+        "exec_ms": ev.exec_ms,
+        "populated": ev.cgroup_populated,
+        "failed": ev.failed,
+        "reason": ev.exit_reason,
+        "record": dict(main.attrib),
+        "records": len(_rest) + 1,
     }
 
 
@@ -130,8 +141,9 @@ def _ev_summary(ev: OpEvent, node: str = "tex-node") -> dict:
 
 def test_heartbeat_dummy_lifecycle(cg_base: Path, tmp_path: Path) -> None:
     col = Collector()
-    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
-                          cgroups=CgroupTree(cg_base))
+    svc = ExecutorService(
+        "tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=CgroupTree(cg_base)
+    )
     spec = AgentSpec.parse("ocf:heartbeat:Dummy")
     params = {"state": str(tmp_path / "dummy.state")}
     try:
@@ -165,8 +177,7 @@ def test_heartbeat_dummy_lifecycle(cg_base: Path, tmp_path: Path) -> None:
 def test_builtin_dummy_daemon_kill_detected_by_cgroup(cg_base: Path, tmp_path: Path) -> None:
     col = Collector()
     tree = CgroupTree(cg_base)
-    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
-                          cgroups=tree)
+    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=tree)
     spec = AgentSpec.parse("ocf:tandem:Dummy")
     params = {"state": str(tmp_path / "td.state"), "daemon": "true"}
     try:
@@ -197,8 +208,7 @@ def test_builtin_dummy_daemon_kill_detected_by_cgroup(cg_base: Path, tmp_path: P
 def test_cgroup_watch_false_keeps_interval_monitoring(cg_base: Path, tmp_path: Path) -> None:
     col = Collector()
     tree = CgroupTree(cg_base)
-    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
-                          cgroups=tree)
+    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=tree)
     spec = AgentSpec.parse("ocf:tandem:Dummy")
     params = {"state": str(tmp_path / "nw.state"), "daemon": "true"}
     meta = {"cgroup-watch": "false"}
@@ -207,8 +217,7 @@ def test_cgroup_watch_false_keeps_interval_monitoring(cg_base: Path, tmp_path: P
         start = col.wait("start")
         assert start.rc == 0 and start.cgroup_populated is None  # not run in a cgroup
         assert not (cg_base / "tex-nw").exists()
-        svc.submit(OpRequest("tex-nw", spec, "monitor", interval_ms=300, params=params,
-                             meta=meta))
+        svc.submit(OpRequest("tex-nw", spec, "monitor", interval_ms=300, params=params, meta=meta))
         assert col.wait("monitor").rc == 0
         assert not svc.call(svc.core.is_watching, "tex-nw")
         pid = int(Path(params["state"]).read_text())
@@ -259,8 +268,11 @@ def test_timeout_kills_whole_process_group(tmp_path: Path) -> None:
     runner = SubprocessRunner(extra_ocf_dirs=(root,), kill_grace=0.5)
     params = {"childpid": str(tmp_path / "child"), "selfpid": str(tmp_path / "self")}
     t0 = time.monotonic()
-    res = runner.run(ActionRequest("tex-hang", AgentSpec("ocf", "Hang", "texprov"), "start",
-                                   params, timeout_ms=700))
+    res = runner.run(
+        ActionRequest(
+            "tex-hang", AgentSpec("ocf", "Hang", "texprov"), "start", params, timeout_ms=700
+        )
+    )
     took = time.monotonic() - t0
     assert res.status is ExecStatus.TIMEOUT and res.rc == 1
     assert "did not exit" in res.exit_reason
@@ -280,12 +292,24 @@ def test_timeout_kills_whole_process_group(tmp_path: Path) -> None:
 def test_timeout_through_service_is_a_failed_record(tmp_path: Path, cg_base: Path) -> None:
     root = _hang_root(tmp_path)
     col = Collector()
-    svc = ExecutorService("tex-node", SubprocessRunner(extra_ocf_dirs=(root,), kill_grace=0.2),
-                          col.put, cgroups=CgroupTree(cg_base))
+    svc = ExecutorService(
+        "tex-node",
+        SubprocessRunner(extra_ocf_dirs=(root,), kill_grace=0.2),
+        col.put,
+        cgroups=CgroupTree(cg_base),
+    )
     params = {"childpid": str(tmp_path / "c2"), "selfpid": str(tmp_path / "s2")}
     try:
-        svc.submit(OpRequest("tex-h2", AgentSpec("ocf", "Hang", "texprov"), "start",
-                             timeout_ms=500, params=params, transition_key="5:2:0:t"))
+        svc.submit(
+            OpRequest(
+                "tex-h2",
+                AgentSpec("ocf", "Hang", "texprov"),
+                "start",
+                timeout_ms=500,
+                params=params,
+                transition_key="5:2:0:t",
+            )
+        )
         ev = col.wait("start")
         assert ev.status is ExecStatus.TIMEOUT and ev.failed
         recs = op_elements(ev, "tex-node")
@@ -298,7 +322,8 @@ def test_timeout_through_service_is_a_failed_record(tmp_path: Path, cg_base: Pat
 
 def test_missing_agent_not_installed() -> None:
     res = SubprocessRunner().run(
-        ActionRequest("x", AgentSpec("ocf", "NoSuchAgent", "heartbeat"), "start"))
+        ActionRequest("x", AgentSpec("ocf", "NoSuchAgent", "heartbeat"), "start")
+    )
     assert (res.rc, res.status) == (5, ExecStatus.NOT_INSTALLED)
 
 
@@ -358,13 +383,16 @@ sys.exit(rc)
 
 
 def _run_scenario(prefix: list[str], name: str, base: Path, *, reaper: bool = False) -> dict:
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-            "import test_executor_lab as t; t._scenario_main()")
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+        "import test_executor_lab as t; t._scenario_main()"
+    )
     argv = [PY, "-c", code, name, str(base)]
     if reaper:
         argv = [PY, "-c", _REAPER_INIT, *argv]
-    proc = subprocess.run([*prefix, *argv], capture_output=True,
-                          text=True, timeout=180, cwd=str(HERE.parent.parent))
+    proc = subprocess.run(
+        [*prefix, *argv], capture_output=True, text=True, timeout=180, cwd=str(HERE.parent.parent)
+    )
     if proc.returncode != 0:
         raise AssertionError(f"scenario {name} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -372,8 +400,9 @@ def _run_scenario(prefix: list[str], name: str, base: Path, *, reaper: bool = Fa
 
 def scenario_ipaddr2(base: Path) -> dict:
     col = Collector()
-    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
-                          cgroups=CgroupTree(base))
+    svc = ExecutorService(
+        "tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=CgroupTree(base)
+    )
     spec = AgentSpec.parse("ocf:heartbeat:IPaddr2")
     params = {"ip": "192.0.2.100", "cidr_netmask": "24"}
     out: dict = {}
@@ -382,20 +411,21 @@ def scenario_ipaddr2(base: Path) -> dict:
         out["probe"] = _ev_summary(col.wait("monitor"))
         svc.submit(OpRequest("tex-vip", spec, "start", params=params))
         out["start"] = _ev_summary(col.wait("start"))
-        out["addr_after_start"] = subprocess.run(["ip", "-o", "addr", "show"],
-                                                 capture_output=True, text=True).stdout
+        out["addr_after_start"] = subprocess.run(
+            ["ip", "-o", "addr", "show"], capture_output=True, text=True
+        ).stdout
         svc.submit(OpRequest("tex-vip", spec, "monitor", interval_ms=500, params=params))
         out["monitor"] = _ev_summary(col.wait("monitor"))
         out["monitor2"] = _ev_summary(col.wait("monitor", trigger="interval"))
         if out["start"]["populated"]:
             # IPaddr2 (arp_bg=true) leaves send_arp running for about a second:
             # its exit empties the cgroup, and the monitor that follows says 0
-            out["after_arp"] = _ev_summary(col.wait("monitor", trigger="cgroup-empty",
-                                                    timeout=15))
+            out["after_arp"] = _ev_summary(col.wait("monitor", trigger="cgroup-empty", timeout=15))
         svc.submit(OpRequest("tex-vip", spec, "stop", params=params))
         out["stop"] = _ev_summary(col.wait("stop"))
-        out["addr_after_stop"] = subprocess.run(["ip", "-o", "addr", "show"],
-                                                capture_output=True, text=True).stdout
+        out["addr_after_stop"] = subprocess.run(
+            ["ip", "-o", "addr", "show"], capture_output=True, text=True
+        ).stdout
         out["triggers"] = [e.trigger for e in col.seen]
     finally:
         svc.close()
@@ -406,6 +436,7 @@ def test_ipaddr2_in_private_netns(cg_base: Path) -> None:
     ns = f"tex-ip-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
+
         def nsx(*cmd: str) -> None:
             subprocess.run(["ip", "-n", ns, *cmd], check=True)
 
@@ -426,10 +457,12 @@ def test_ipaddr2_in_private_netns(cg_base: Path) -> None:
         assert out["after_arp"]["rc"] == 0 and not out["after_arp"]["failed"]
     assert out["stop"]["rc"] == 0
     assert "192.0.2.100" not in out["addr_after_stop"]
-    print(f"\n[figure] IPaddr2 start {out['start']['exec_ms']} ms, "
-          f"stop {out['stop']['exec_ms']} ms, monitor {out['monitor']['exec_ms']} ms; "
-          f"start left processes in its cgroup: {out['start']['populated']}; "
-          f"triggers {out['triggers']}")
+    print(
+        f"\n[figure] IPaddr2 start {out['start']['exec_ms']} ms, "
+        f"stop {out['stop']['exec_ms']} ms, monitor {out['monitor']['exec_ms']} ms; "
+        f"start left processes in its cgroup: {out['start']['populated']}; "
+        f"triggers {out['triggers']}"
+    )
 
 
 APACHE_PARAMS = {
@@ -446,23 +479,31 @@ def scenario_apache(base: Path) -> dict:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     col = Collector()
     tree = CgroupTree(base)
-    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
-                          cgroups=tree)
+    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=tree)
     spec = AgentSpec.parse("ocf:heartbeat:apache")
     out: dict = {}
     try:
         svc.submit(OpRequest("WebSite", spec, "monitor", params=APACHE_PARAMS))
         out["probe"] = _ev_summary(col.wait("monitor"))
-        svc.submit(OpRequest("WebSite", spec, "start", params=APACHE_PARAMS,
-                             transition_key="10:3:0:tex"))
+        svc.submit(
+            OpRequest("WebSite", spec, "start", params=APACHE_PARAMS, transition_key="10:3:0:tex")
+        )
         out["start"] = _ev_summary(col.wait("start"))
         pids = tree.pids("WebSite")
         out["pids"] = pids
         out["comms"] = sorted({Path(f"/proc/{p}/comm").read_text().strip() for p in pids})
         out["watching"] = svc.call(svc.core.is_watching, "WebSite")
         # interval 10 min: within the test only the cgroup event can bring a monitor
-        svc.submit(OpRequest("WebSite", spec, "monitor", interval_ms=600_000,
-                             params=APACHE_PARAMS, transition_key="11:3:0:tex"))
+        svc.submit(
+            OpRequest(
+                "WebSite",
+                spec,
+                "monitor",
+                interval_ms=600_000,
+                params=APACHE_PARAMS,
+                transition_key="11:3:0:tex",
+            )
+        )
         out["monitor"] = _ev_summary(col.wait("monitor"))
         t0 = time.monotonic()
         for pid in pids:
@@ -493,8 +534,21 @@ def scenario_apache(base: Path) -> dict:
 def test_apache_killed_detected_by_cgroup_event(cg_base: Path) -> None:
     if shutil.which("apache2") is None and not Path("/usr/sbin/apache2").exists():
         pytest.fail("apache2 is not installed (scripts/setup.sh installs it)")
-    out = _run_scenario(["unshare", "--net", "--mount", "--propagation", "private", "--pid",
-                         "--fork", "--mount-proc"], "apache", cg_base, reaper=True)
+    out = _run_scenario(
+        [
+            "unshare",
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ],
+        "apache",
+        cg_base,
+        reaper=True,
+    )
     assert out["probe"]["rc"] == 7
     assert out["start"]["rc"] == 0 and out["start"]["populated"] is True
     assert out["pids"] and out["comms"] == ["apache2"]
@@ -508,8 +562,111 @@ def test_apache_killed_detected_by_cgroup_event(cg_base: Path) -> None:
     assert out["stop"]["rc"] == 0
     assert out["start2"]["rc"] == 0 and out["stop2"]["rc"] == 0
     assert out["cgroup_left"] is False
-    print(f"\n[figure] apache: start {out['start']['exec_ms']} ms, monitor "
-          f"{out['monitor']['exec_ms']} ms, SIGKILL of {len(out['pids'])} httpd -> monitor rc 7 "
-          f"(cgroup event) {out['kill_to_rc7_ms']:.1f} ms (of which monitor "
-          f"{after['exec_ms']} ms), stop after kill {out['stop']['exec_ms']} ms, "
-          f"start {out['start2']['exec_ms']} ms, clean stop {out['stop2']['exec_ms']} ms")
+    print(
+        f"\n[figure] apache: start {out['start']['exec_ms']} ms, monitor "
+        f"{out['monitor']['exec_ms']} ms, SIGKILL of {len(out['pids'])} httpd -> monitor rc 7 "
+        f"(cgroup event) {out['kill_to_rc7_ms']:.1f} ms (of which monitor "
+        f"{after['exec_ms']} ms), stop after kill {out['stop']['exec_ms']} ms, "
+        f"start {out['start2']['exec_ms']} ms, clean stop {out['stop2']['exec_ms']} ms"
+    )
+
+
+# -- Pacemaker's scheduler reads our records -----------------------------------
+
+ORACLE_CIB = """<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="5" num_updates="0"
+ admin_epoch="0" have-quorum="1" dc-uuid="1">
+<configuration>
+ <crm_config><cluster_property_set id="cib-bootstrap-options">
+  <nvpair id="o-stonith" name="stonith-enabled" value="false"/>
+ </cluster_property_set></crm_config>
+ <nodes><node id="1" uname="tex-node"/></nodes>
+ <resources>
+  <primitive id="tex-hb" class="ocf" provider="heartbeat" type="Dummy">
+   <instance_attributes id="tex-hb-ia">
+    <nvpair id="tex-hb-ia-state" name="state" value="{hb_state}"/>
+   </instance_attributes>
+   <operations><op id="tex-hb-monitor-10s" name="monitor" interval="10s"/></operations>
+  </primitive>
+  <primitive id="tex-td" class="ocf" provider="tandem" type="Dummy">
+   <instance_attributes id="tex-td-ia">
+    <nvpair id="tex-td-ia-state" name="state" value="{td_state}"/>
+    <nvpair id="tex-td-ia-daemon" name="daemon" value="true"/>
+   </instance_attributes>
+   <operations><op id="tex-td-monitor-1h" name="monitor" interval="1h" timeout="30s"/></operations>
+  </primitive>
+ </resources>
+ <constraints/>
+</configuration>
+<status>
+ <node_state id="1" uname="tex-node" in_ccm="true" crmd="online" join="member"
+  expected="member" crm-debug-origin="do_update_resource">
+  <lrm id="1"><lrm_resources/></lrm>
+ </node_state>
+</status>
+</cib>"""
+
+
+def _crm_simulate(cib: etree._Element, path: Path) -> str:
+    path.write_bytes(etree.tostring(cib))
+    proc = subprocess.run(["crm_simulate", "-S", "-x", str(path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _transition_summary(text: str) -> list[str]:
+    lines = text.split("Transition Summary:", 1)[1].split("Executing Cluster Transition", 1)[0]
+    return [ln.strip() for ln in lines.splitlines() if ln.strip().startswith("*")]
+
+
+def test_crm_simulate_reads_our_records(cg_base: Path, tmp_path: Path) -> None:
+    """Pacemaker's own scheduler, fed our records, sees a steady state, then a failure."""
+    if shutil.which("crm_simulate") is None:
+        pytest.fail("crm_simulate (pacemaker-cli-utils) is not installed")
+    cib = etree.fromstring(ORACLE_CIB.format(hb_state=tmp_path / "hb.state",
+                                             td_state=tmp_path / "td.state").encode())
+    lrm = cib.find(".//lrm_resources")
+    col = Collector()
+    tree = CgroupTree(cg_base)
+    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
+                          cgroups=tree)
+    by_rsc: dict[str, etree._Element] = {}
+
+    def record(ev: OpEvent) -> None:
+        rsc = by_rsc.get(ev.request.rsc_id)
+        if rsc is None:
+            rsc = by_rsc[ev.request.rsc_id] = lrm_resource(ev.request.rsc_id, ev.request.spec)
+            lrm.append(rsc)
+        merge_into(rsc, ev, "tex-node", svc.reload_info(ev.request))
+
+    try:
+        n = 0
+        for rsc, interval in (("tex-hb", 10000), ("tex-td", 3_600_000)):
+            for action, iv, target in (("monitor", 0, 7), ("start", 0, 0),
+                                       ("monitor", interval, 0)):
+                n += 1
+                req = request_from_cib(cib, rsc, action, iv,
+                                       transition_key=f"{n}:1:{target}:tex-dc")
+                svc.submit(req)
+                record(col.wait(action))
+        steady = _crm_simulate(cib, tmp_path / "steady.xml")
+        assert _transition_summary(steady) == [], steady
+        assert "Started tex-node" in steady
+        # httpd-like death of the tandem Dummy's process: the cgroup event's record
+        (pid,) = tree.pids("tex-td")
+        os.kill(pid, signal.SIGKILL)
+        ev = col.wait("monitor", trigger="cgroup-empty", timeout=10)
+        assert ev.rc == 7
+        record(ev)
+        failed = _crm_simulate(cib, tmp_path / "failed.xml")
+        summary = _transition_summary(failed)
+        assert any("tex-td" in ln and "Recover" in ln for ln in summary), failed
+        assert not any("tex-hb" in ln for ln in summary), failed
+        current = failed.split("Transition Summary:", 1)[0]
+        assert "tex-td\t(ocf:tandem:Dummy):\t FAILED tex-node" in current, failed
+        svc.submit(request_from_cib(cib, "tex-td", "stop"))
+        col.wait("stop")
+        svc.submit(request_from_cib(cib, "tex-hb", "stop"))
+        col.wait("stop")
+    finally:
+        svc.close()
