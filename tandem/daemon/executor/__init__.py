@@ -54,6 +54,13 @@ Building requests: ``request_from_graph_op(rsc_op_el, transition_id, dc_uuid)``
 (parameters, meta and timeout from the CIB: op timeout, then op_defaults,
 then 20 s).  Both give the same ``op-digest``.
 
+Both ``ExecutorService`` and ``fakes.InlineExecutor`` satisfy the
+:class:`Executor` protocol (submit / cancel / forget / reload_info / close).
+Daemon and controller unit tests use ``InlineExecutor(node, on_event)``:
+agents run synchronously (``FakeRunner``, which behaves like a Dummy agent
+and can be scripted), ``advance(seconds)`` runs due recurring monitors and
+``kill(rsc_id)`` plays a crash seen by the cgroup watch.
+
 Pure core for tests: :class:`ExecutorCore` (no threads, no processes) with
 ``tandem.daemon.executor.fakes`` (FakeClock, FakeRunner, FakeCgroups,
 FakeWatcher).
@@ -83,7 +90,7 @@ from tandem.daemon.executor.records import (
     op_elements,
 )
 from tandem.daemon.executor.requests import request_from_cib, request_from_graph_op
-from tandem.daemon.executor.service import ExecutorService, SystemClock
+from tandem.daemon.executor.service import Executor, ExecutorService, SystemClock
 
 __all__ = [
     "TRIGGER_CGROUP",
@@ -93,6 +100,7 @@ __all__ = [
     "CgroupTree",
     "CgroupWatcher",
     "Clock",
+    "Executor",
     "ExecutorCore",
     "ExecutorService",
     "InotifyWatcher",

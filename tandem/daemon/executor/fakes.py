@@ -5,18 +5,32 @@
   agents are scripted (per resource and action) and which simulates a
   service's running state like a Dummy agent would, so controller tests can
   start/stop/monitor without processes.
-- :class:`FakeCgroups` / :class:`FakeWatcher`: a cgroup tree and watcher
-  where a test "kills" a resource's processes with :meth:`FakeCgroups.empty`.
+- :class:`FakeCgroups` / :class:`FakeWatcher`: a cgroup tree and a watcher
+  whose :meth:`FakeWatcher.fire` plays the kernel's "populated 0".
+- :class:`InlineExecutor`: the whole executor, synchronous, for the unit
+  tests of the daemon and the controller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tandem.agents.ocf import ExecStatus, OcfRc
+from tandem.agents.reload import NO_RELOAD, ReloadInfo
 from tandem.agents.runner import ActionRequest, AgentResult
+from tandem.daemon.executor.core import (
+    CleanupCgroup,
+    Command,
+    Emit,
+    ExecutorCore,
+    OpEvent,
+    OpRequest,
+    RunAgent,
+    UnwatchCgroup,
+    WatchCgroup,
+)
 
 
 class FakeClock:
@@ -131,3 +145,86 @@ class FakeWatcher:
 
     def close(self) -> None:
         self.closed = True
+
+
+class InlineExecutor:
+    """The executor for *other layers'* unit tests: same calls as ExecutorService, no threads.
+
+    Agents run synchronously inside :meth:`submit` (through a
+    :class:`FakeRunner` by default), events go to ``on_event`` before
+    ``submit`` returns; :meth:`advance` moves the fake clock and runs the
+    recurring monitors that fall due; :meth:`kill` plays "every process of the
+    resource died" (the cgroup watch fires and the fake service stops running).
+    """
+
+    def __init__(
+        self,
+        node_name: str,
+        on_event: Callable[[OpEvent], None],
+        *,
+        runner: FakeRunner | None = None,
+        clock: FakeClock | None = None,
+    ) -> None:
+        self.node_name = node_name
+        self.on_event = on_event
+        self.runner = runner or FakeRunner()
+        self.clock = clock or FakeClock()
+        self.cgroups = FakeCgroups()
+        self.watcher = FakeWatcher(self._empty)
+        self.core = ExecutorCore(node_name, self.clock, cgroups_enabled=True)
+
+    def submit(self, req: OpRequest) -> None:
+        self._execute(self.core.submit(req))
+
+    def cancel(self, rsc_id: str, action: str, interval_ms: int) -> None:
+        self._execute(self.core.cancel(rsc_id, action, interval_ms))
+
+    def forget(self, rsc_id: str) -> None:
+        self._execute(self.core.forget(rsc_id))
+
+    def reload_info(self, req: OpRequest) -> ReloadInfo:
+        return NO_RELOAD
+
+    def close(self) -> None:
+        self.watcher.close()
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, running each recurring monitor when it falls due."""
+        end = self.clock.mono + seconds
+        while True:
+            due = self.core.next_wakeup()
+            if due is None or due > end:
+                break
+            self.clock.advance(max(0.0, due - self.clock.mono))
+            self._execute(self.core.on_tick())
+        self.clock.advance(max(0.0, end - self.clock.mono))
+
+    def kill(self, rsc_id: str) -> bool:
+        """The resource's processes die; True when the cgroup watch noticed."""
+        self.runner.running.discard(rsc_id)
+        self.cgroups.procs.pop(rsc_id, None)
+        return self.watcher.fire(rsc_id)
+
+    def _empty(self, rsc_id: str) -> None:
+        self._execute(self.core.on_cgroup_empty(rsc_id))
+
+    def _execute(self, cmds: list[Command]) -> None:
+        pending = list(cmds)
+        while pending:
+            cmd = pending.pop(0)
+            if isinstance(cmd, RunAgent):
+                request = cmd.request
+                if cmd.cgroup_rsc is not None:
+                    request = replace(request, cgroup=self.cgroups.create(cmd.cgroup_rsc))
+                result = self.runner.run(request)
+                if result.cgroup_populated:
+                    self.cgroups.procs.setdefault(cmd.request.rsc_id, set()).add(1)
+                pending.extend(self.core.on_result(cmd.run_id, result))
+            elif isinstance(cmd, WatchCgroup):
+                self.watcher.watch(cmd.rsc_id, self.cgroups.path(cmd.rsc_id))
+            elif isinstance(cmd, UnwatchCgroup):
+                self.watcher.unwatch(cmd.rsc_id)
+            elif isinstance(cmd, CleanupCgroup):
+                self.cgroups.remove_if_empty(cmd.rsc_id)
+            elif isinstance(cmd, Emit):
+                self.on_event(cmd.event)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tandem.agents.metadata import AgentName
 from tandem.agents.ocf import ExecStatus, OcfRc
@@ -41,6 +41,20 @@ from tandem.daemon.executor.core import (
 from tandem.errors import TandemError
 
 log = logging.getLogger(__name__)
+
+
+class Executor(Protocol):
+    """What the daemon calls; :class:`ExecutorService` and ``fakes.InlineExecutor`` are both."""
+
+    def submit(self, req: OpRequest) -> None: ...
+
+    def cancel(self, rsc_id: str, action: str, interval_ms: int) -> None: ...
+
+    def forget(self, rsc_id: str) -> None: ...
+
+    def reload_info(self, req: OpRequest) -> ReloadInfo: ...
+
+    def close(self) -> None: ...
 
 
 class SystemClock:
