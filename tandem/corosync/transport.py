@@ -271,6 +271,8 @@ class CorosyncTransport:
         self._closed = False
         self._fds: dict[int, int] = {}
         self._pid = os.getpid()
+        #: how many times corosync answered CS_ERR_TRY_AGAIN (messages were queued)
+        self.flow_control_waits = 0
         # votequorum answers "how many votes"; libquorum notifies every
         # membership change (votequorum's own notification fires only when
         # quorate flips, so it would miss a node loss that keeps quorum).
@@ -477,6 +479,7 @@ class CorosyncTransport:
             while box and handle is not None:
                 rc = handle.mcast(box[0])
                 if rc != self._b.CsError.CS_OK:  # TRY_AGAIN: flow control
+                    self.flow_control_waits += 1
                     if self._loop is not None:
                         self._retry = self._loop.call_later(self.RETRY_DELAY, self._flush)
                     break
