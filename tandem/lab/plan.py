@@ -245,7 +245,11 @@ def host_setup_commands(plan: LabPlan) -> list[str]:
     """``ip -batch`` lines run inside the lab-host namespace at ``up``."""
     return [
         "link set lo up",
-        f"link add {BRIDGE} type bridge stp_state 0 forward_delay 0",
+        # A fixed MAC: by default a bridge takes its ports' lowest MAC, which
+        # would change when a node's veth is recreated at boot and leave stale
+        # ARP entries for the lab host in every node.
+        f"link add {BRIDGE} address {node_mac(plan.name, 0)} type bridge stp_state 0 "
+        "forward_delay 0",
         f"addr add {plan.host_address}/{plan.prefixlen} dev {BRIDGE}",
         f"link set {BRIDGE} up",
     ]

@@ -121,18 +121,25 @@ def test_exec_timeout_kills_the_command(lab3: Lab) -> None:
 
 def test_cli_exec_status_and_host(lab3: Lab) -> None:
     env = dict(os.environ, TANDEM_LAB="t-lab")
-    cp = subprocess.run([TANDEM, "lab", "exec", "pcmk-2", "--", "sh", "-c", "hostname; exit 3"],
-                        capture_output=True, text=True, env=env)
+    cp = subprocess.run(
+        [TANDEM, "lab", "exec", "pcmk-2", "--", "sh", "-c", "hostname; exit 3"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert (cp.returncode, cp.stdout.strip()) == (3, "pcmk-2")
     cp = subprocess.run([TANDEM, "lab", "status"], capture_output=True, text=True, env=env)
     assert cp.returncode == 0
     for node in NODES:
         assert re.search(rf"{node}\s+{lab3.node_address(node)}\s+running", cp.stdout)
-    cp = subprocess.run([TANDEM, "lab", "host", "--", "ip", "-4", "-o", "addr", "show", "br0"],
-                        capture_output=True, text=True, env=env)
+    cp = subprocess.run(
+        [TANDEM, "lab", "host", "--", "ip", "-4", "-o", "addr", "show", "br0"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert cp.returncode == 0 and "192.0.2.1/24" in cp.stdout
-    cp = subprocess.run([TANDEM, "lab", "crash", "pcmk-9"], capture_output=True, text=True,
-                        env=env)
+    cp = subprocess.run([TANDEM, "lab", "crash", "pcmk-9"], capture_output=True, text=True, env=env)
     assert cp.returncode == 1
     assert cp.stderr.startswith("Error: lab 't-lab' has no node 'pcmk-9'")
     assert "Traceback" not in cp.stderr
@@ -146,8 +153,14 @@ def test_private_and_shared_folders(lab3: Lab) -> None:
     assert lab3.exec("pcmk-2", ["test", "-e", "/etc/tandem/who"]).returncode == 1
     assert not Path("/etc/tandem/who").exists()
     assert lab3.node_path("pcmk-1", "/etc/tandem/who").read_text() == "one\n"
-    for d in ("/var/log/apache2", "/var/log/corosync", "/var/www/html", "/var/lib/corosync",
-              "/var/lib/tandem", "/etc/corosync"):
+    for d in (
+        "/var/log/apache2",
+        "/var/log/corosync",
+        "/var/www/html",
+        "/var/lib/corosync",
+        "/var/lib/tandem",
+        "/etc/corosync",
+    ):
         assert lab3.exec("pcmk-1", ["test", "-d", d]).returncode == 0, d
     # /tmp is shared with the machine; the checkout and its venv are visible in place.
     marker = Path("/tmp") / f"tandem-lab-test-{os.getpid()}"
@@ -191,8 +204,9 @@ def test_init_is_pid_1_and_reaps_orphans(lab3: Lab) -> None:
     out = lab3.exec("pcmk-1", ["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"], check=True)
     assert "nodeinit.py" in out.stdout
     # An orphan is reparented to the node's init; when it exits it must not stay a zombie.
-    pid = lab3.exec("pcmk-1", ["sh", "-c", "sleep 0.3 > /dev/null 2>&1 & echo $!"],
-                    check=True).stdout.strip()
+    pid = lab3.exec(
+        "pcmk-1", ["sh", "-c", "sleep 0.3 > /dev/null 2>&1 & echo $!"], check=True
+    ).stdout.strip()
     assert lab3.exec("pcmk-1", ["test", "-e", f"/proc/{pid}"]).returncode == 0
 
     def gone() -> bool:
@@ -214,8 +228,9 @@ def test_api_is_enabled_at_boot_by_default(lab3: Lab) -> None:
 def test_crash_is_a_power_cut_and_boot_restores(lab3: Lab) -> None:
     node = "pcmk-3"
     others_before = {n: lab3.node_pid(n) for n in NODES if n != node}
-    lab3.exec(node, ["sh", "-c", "echo kept > /var/lib/tandem/marker; touch /run/marker"],
-              check=True)
+    lab3.exec(
+        node, ["sh", "-c", "echo kept > /var/lib/tandem/marker; touch /run/marker"], check=True
+    )
     lab3.exec(node, ["ip", "addr", "add", "192.0.2.200/24", "dev", "eth0"], check=True)
     assert host_ping(lab3, "192.0.2.200")
     lab3.exec(node, ["sh", "-c", "sleep 1000 > /dev/null 2>&1 &"], check=True)
@@ -247,6 +262,7 @@ def test_crash_is_a_power_cut_and_boot_restores(lab3: Lab) -> None:
     assert lab3.exec(node, ["hostname"], check=True).stdout.strip() == node
     assert "192.0.2.200" not in lab3.exec(node, ["ip", "-4", "-o", "addr"], check=True).stdout
     assert ping(lab3, "pcmk-1", node) and ping(lab3, node, "pcmk-2")
+    assert ping(lab3, node, "labhost") and ping(lab3, "pcmk-1", "labhost")
     assert host_ping(lab3, lab3.node_address(node))
     log = lab3.node_path(node, "/var/log/tandem/boot.log").read_text()
     assert log.count(f"{node} init: booted") == 2
@@ -261,7 +277,7 @@ def test_boot_starts_only_what_is_enabled(lab3: Lab) -> None:
         lab3.crash(node)
         before = lab3.node_path(node, "/var/log/tandem/boot.log").read_text()
         lab3.boot(node)
-        after = lab3.node_path(node, "/var/log/tandem/boot.log").read_text()[len(before):]
+        after = lab3.node_path(node, "/var/log/tandem/boot.log").read_text()[len(before) :]
         assert f"{node} init: booted" in after
         assert "api: started" not in after
     finally:
@@ -335,22 +351,27 @@ def test_corosync_forms_a_two_node_membership(lab3: Lab) -> None:
     pair = ["pcmk-1", "pcmk-2"]
     for node in pair:
         lab3.node_path(node, "/etc/corosync/corosync.conf").write_text(COROSYNC_CONF)
-    procs = [lab3.spawn(n, ["corosync", "-f"], stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL) for n in pair]
+    procs = [
+        lab3.spawn(n, ["corosync", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for n in pair
+    ]
     try:
+
         def both_members() -> bool:
             outs = [lab3.exec(n, ["corosync-quorumtool", "-s"], timeout=10).stdout for n in pair]
-            return all(re.search(r"Quorate:\s+Yes", o) and "pcmk-1" in o and "pcmk-2" in o
-                       for o in outs)
+            return all(
+                re.search(r"Quorate:\s+Yes", o) and "pcmk-1" in o and "pcmk-2" in o for o in outs
+            )
 
-        assert wait_for(both_members, 30.0), lab3.exec("pcmk-1", ["corosync-quorumtool", "-s"]).stdout
+        assert wait_for(both_members, 30.0), lab3.exec(
+            "pcmk-1", ["corosync-quorumtool", "-s"]
+        ).stdout
         out = lab3.exec("pcmk-2", ["corosync-quorumtool", "-s"], check=True).stdout
         assert re.search(r"^\s+2\s+1 pcmk-2 \(local\)$", out, re.M)
         # The corosync of pcmk-1 lives in pcmk-1's cgroup only.
         procs1 = S.cgroup_procs(lab3.cgroup_path("pcmk-1"))
         assert pids_with_cmdline(procs1, ["corosync", "-f"])
-        assert not pids_with_cmdline(S.cgroup_procs(lab3.cgroup_path("pcmk-3")),
-                                     ["corosync", "-f"])
+        assert not pids_with_cmdline(S.cgroup_procs(lab3.cgroup_path("pcmk-3")), ["corosync", "-f"])
     finally:
         for p in procs:
             with contextlib.suppress(ProcessLookupError):
@@ -366,11 +387,18 @@ def test_corosync_forms_a_two_node_membership(lab3: Lab) -> None:
 IPADDR2 = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
 APACHE = "/usr/lib/ocf/resource.d/heartbeat/apache"
 VIP = "192.0.2.120"
-OCF_IP = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "ClusterIP",
-          "OCF_RESKEY_ip": VIP, "OCF_RESKEY_cidr_netmask": "24"}
-OCF_WEB = {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": "WebSite",
-           "OCF_RESKEY_configfile": "/etc/apache2/apache2.conf",
-           "OCF_RESKEY_statusurl": "http://localhost/server-status"}
+OCF_IP = {
+    "OCF_ROOT": "/usr/lib/ocf",
+    "OCF_RESOURCE_INSTANCE": "ClusterIP",
+    "OCF_RESKEY_ip": VIP,
+    "OCF_RESKEY_cidr_netmask": "24",
+}
+OCF_WEB = {
+    "OCF_ROOT": "/usr/lib/ocf",
+    "OCF_RESOURCE_INSTANCE": "WebSite",
+    "OCF_RESKEY_configfile": "/etc/apache2/apache2.conf",
+    "OCF_RESKEY_statusurl": "http://localhost/server-status",
+}
 
 
 def ocf(lab: Lab, node: str, agent: str, env: dict[str, str], action: str) -> int:
@@ -394,8 +422,11 @@ def test_vip_and_apache_with_the_real_agents(lab3: Lab) -> None:
             addrs = lab3.exec(node, ["ip", "-4", "-o", "addr"], check=True).stdout
             assert (VIP in addrs) == (node == "pcmk-1")
         # Each node's apache is its own: SIGKILL pcmk-1's (by pid, from its cgroup).
-        victims = [p for p in S.cgroup_procs(lab3.cgroup_path("pcmk-1"))
-                   if Path(f"/proc/{p}/comm").read_text().strip() == "apache2"]
+        victims = [
+            p
+            for p in S.cgroup_procs(lab3.cgroup_path("pcmk-1"))
+            if Path(f"/proc/{p}/comm").read_text().strip() == "apache2"
+        ]
         assert victims
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
@@ -416,8 +447,11 @@ def test_vip_and_apache_with_the_real_agents(lab3: Lab) -> None:
 
 def _leftovers(name: str) -> list[str]:
     found = []
-    found += [f"netns {n}" for n in os.listdir("/run/netns") if n.startswith(f"tandem-{name}-")] \
-        if os.path.isdir("/run/netns") else []
+    found += (
+        [f"netns {n}" for n in os.listdir("/run/netns") if n.startswith(f"tandem-{name}-")]
+        if os.path.isdir("/run/netns")
+        else []
+    )
     cg = S.cgroup2_root() / "tandem-lab" / name
     if cg.exists():
         found.append(f"cgroup {cg}")

@@ -106,6 +106,13 @@ def test_node_links_are_created_inside_the_lab_host() -> None:
     assert "link set lo up" in inside
 
 
+def test_bridge_has_a_fixed_mac_distinct_from_nodes() -> None:
+    plan = P.make_plan("t", nodes=2)
+    cmds = P.host_setup_commands(plan)
+    assert f"link add br0 address {P.node_mac('t', 0)} type bridge" in cmds[1]
+    assert P.node_mac("t", 0) not in {P.node_mac("t", n.index) for n in plan.nodes}
+
+
 def test_node_mac_is_stable_unicast_and_distinct() -> None:
     a1, a2 = P.node_mac("a", 1), P.node_mac("a", 2)
     assert a1 == P.node_mac("a", 1)
