@@ -494,3 +494,35 @@ def test_flow_control_queues_and_keeps_order(cluster_factory) -> None:
     print(
         f"{count} x {size} B through CPG in {out['seconds']:.2f} s, {out['waits']} TRY_AGAIN waits"
     )
+
+
+def test_three_nodes_partition_and_heal(cluster_factory) -> None:
+    """Cut node 3 off (blackhole routes both ways): it loses quorum, 1+2 keep it; heal rejoins.
+
+    The same semantics the in-memory fake promises (reasons NODEDOWN/NODEUP).
+    """
+    c = cluster_factory(3)
+    clients = {i: c.spawn(i, CLIENT, "3", "10") for i in (1, 2, 3)}
+    for p in clients.values():
+        read_events(p, lambda e: e["kind"] == "order", timeout=60)
+
+    def routes(action: str) -> None:
+        for peer in (1, 2):
+            sh("ip", "-n", f"{c.tag}-n3", "route", action, "blackhole", f"{SUBNET}.{100 + peer}/32")
+            sh("ip", "-n", f"{c.tag}-n{peer}", "route", action, "blackhole", f"{SUBNET}.103/32")
+
+    routes("add")
+    lone = read_events(clients[3], lambda e: e["kind"] == "quorum" and e["members"] == [3], 30)
+    assert lone[-1]["quorate"] is False
+    major = read_events(clients[1], lambda e: e["kind"] == "quorum" and e["members"] == [1, 2], 30)
+    assert major[-1]["quorate"] is True
+    left = [e for e in major if e["kind"] == "confchg"][-1]["left"]
+    assert left == [[3, 3]]  # CPG_REASON_NODEDOWN
+
+    routes("del")
+    back = read_events(
+        clients[3], lambda e: e["kind"] == "quorum" and e["members"] == [1, 2, 3], 60
+    )
+    assert back[-1]["quorate"] is True
+    joined = [e for e in back if e["kind"] == "confchg"][-1]["joined"]
+    assert joined == [[1, 4], [2, 4]]  # CPG_REASON_NODEUP
