@@ -37,6 +37,7 @@ from tandem.errors import PeerError, Report, TandemError, error
 T = TypeVar("T")
 
 ONLINE, OFFLINE, UNAUTHORIZED = "Online", "Offline", "Unauthorized"
+CLEANUP_MARGIN = 0.05  # seconds of the PCSD Status budget kept for cleanup
 
 
 class PeerUnreachable(Exception):
@@ -65,16 +66,21 @@ class AiohttpTransport:
     """The real transport: aiohttp over TLS (certificate not verified, as pcs)."""
 
     def __init__(self) -> None:
+        # Imports and the TLS context are prepared here, before any caller starts
+        # its deadline: under CPU pressure they would otherwise eat into it.
+        import aiohttp  # noqa: F401
+
+        from tandem.api.tls import client_context
+
+        self._ssl = client_context()
         self._session: Any = None
 
     async def _get(self) -> Any:
         import aiohttp
 
-        from tandem.api.tls import client_context
-
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=client_context(), limit=0)
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=0)
             )
         return self._session
 
@@ -228,7 +234,8 @@ async def apcsd_status(
     own = transport is None
     transport = transport or AiohttpTransport()
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + total_timeout
+    # keep a little of the budget for cancelling stragglers and closing connections
+    deadline = loop.time() + total_timeout - min(CLEANUP_MARGIN, total_timeout / 10)
 
     def job(name: str) -> Callable[[], Awaitable[str]]:
         async def check() -> str:
@@ -257,7 +264,7 @@ async def apcsd_status(
     finally:
         if own:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(transport.close(), 0.1)
+                await asyncio.wait_for(transport.close(), CLEANUP_MARGIN / 2)
 
 
 def pcsd_status(
