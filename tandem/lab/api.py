@@ -433,10 +433,13 @@ class Lab:
             private = P.PERSISTENT_DIRS + P.FRESH_DIRS
             cwd = "/" if any(P.is_under(here, d) for d in private) else here
         procs = self.cgroup_path(node) / "cgroup.procs"
-        # sh joins the node's cgroup (echo is a builtin: "0" = itself), then
-        # nsenter enters every namespace of the node's init.
+        # sh joins the node's cgroup (echo is a builtin: "0" = itself) and
+        # exports TANDEM_LAB / TANDEM_LAB_NODE (as the boot services get them),
+        # then nsenter enters every namespace of the node's init.
+        script = ('echo 0 > "$1" && export TANDEM_LAB="$2" TANDEM_LAB_NODE="$3" '
+                  '&& shift 3 && exec "$@"')
         return [
-            "/bin/sh", "-c", 'echo 0 > "$1" && shift && exec "$@"', "sh", str(procs),
+            "/bin/sh", "-c", script, "sh", str(procs), self.name, node,
             "nsenter", "-t", str(pid), "-m", "-u", "-i", "-n", "-p", f"--wd={cwd}", "--",
             *argv,
         ]

@@ -107,8 +107,11 @@ def test_bridge_is_not_in_the_root_namespace(lab3: Lab) -> None:
 # ---------------------------------------------------------------- exec semantics
 
 
-def test_exec_exit_code_and_stdin(lab3: Lab) -> None:
+def test_exec_exit_code_stdin_and_environment(lab3: Lab) -> None:
     assert lab3.exec("pcmk-1", ["sh", "-c", "exit 7"]).returncode == 7
+    out = lab3.exec("pcmk-3", ["sh", "-c", 'echo "$TANDEM_LAB $TANDEM_LAB_NODE $X"'],
+                    env={"X": "given", "PATH": os.environ["PATH"]}, check=True).stdout
+    assert out == "t-lab pcmk-3 given\n"
     assert lab3.exec("pcmk-2", ["cat"], input="through stdin").stdout == "through stdin"
 
 
