@@ -232,9 +232,8 @@ class Lab:
             S.netns_del(f"tandem-{self.name}-{node}")
         host_ns = plan.host_netns if plan else f"tandem-{self.name}-host"
         S.netns_del(host_ns)
+        # The shared parent tandem-lab/ stays: removing it could race another lab's up.
         S.cgroup_remove_tree(self.lab_cgroup)
-        with contextlib.suppress(OSError):  # tandem-lab/ itself, if no other lab uses it
-            self.lab_cgroup.parent.rmdir()
         if self.dir.path.exists():
             shutil.rmtree(self.dir.path, ignore_errors=True)
         self._inits.clear()
@@ -294,7 +293,7 @@ class Lab:
         proc = S.spawn_in_new_pidns(
             [sys.executable, "-I", "-S", str(NODEINIT), str(cfg_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            close_fds=True, cwd="/",
+            close_fds=True, cwd="/", start_new_session=True,  # no terminal signals
         )
         self._inits[n.name] = proc
         # The init joins its cgroup itself; doing it from here too closes the
@@ -465,7 +464,7 @@ class Lab:
     ) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` inside the node and wait; on timeout the whole command is killed."""
         return _run(self._exec_argv(node, argv, cwd), check=check, timeout=timeout,
-                    input=input, capture=capture, text=text, env=env)
+                    input=input, capture=capture, text=text, env=env, shown=list(argv))
 
     def host_exec(
         self,
@@ -482,7 +481,7 @@ class Lab:
         self._record()
         full = ["nsenter", f"--net={S.NETNS_DIR / self.plan.host_netns}", "--", *argv]
         return _run(full, check=check, timeout=timeout, input=input, capture=capture,
-                    text=text, env=env)
+                    text=text, env=env, shown=list(argv))
 
     # ------------------------------------------------------------ status
 
@@ -526,8 +525,9 @@ LabPlan = P.LabPlan
 
 
 def _run(argv: list[str], *, check: bool, timeout: float | None, input: str | bytes | None,
-         capture: bool, text: bool, env: Mapping[str, str] | None
+         capture: bool, text: bool, env: Mapping[str, str] | None, shown: list[str]
          ) -> subprocess.CompletedProcess[Any]:
+    """Run the wrapped command; results and errors show the caller's ``shown`` argv."""
     pipe = subprocess.PIPE if capture else None
     with subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else None,
                           stdout=pipe, stderr=pipe, text=text, start_new_session=True,
@@ -538,8 +538,8 @@ def _run(argv: list[str], *, check: bool, timeout: float | None, input: str | by
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
-            raise
-        cp = subprocess.CompletedProcess(argv, p.returncode, out, err)
+            raise subprocess.TimeoutExpired(shown, timeout or 0) from None
+        cp = subprocess.CompletedProcess(shown, p.returncode, out, err)
     if check and cp.returncode != 0:
-        raise subprocess.CalledProcessError(cp.returncode, argv, cp.stdout, cp.stderr)
+        raise subprocess.CalledProcessError(cp.returncode, shown, cp.stdout, cp.stderr)
     return cp
