@@ -116,8 +116,7 @@ def exec_(lab_name: str, node: str, command: tuple[str, ...]) -> None:
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def host(lab_name: str, command: tuple[str, ...]) -> None:
     """Run COMMAND in the lab-host namespace (e.g. curl http://VIP/)."""
-    cp = Lab(lab_name).host_exec(_strip_dashes(command), capture=False)
-    sys.exit(cp.returncode)
+    sys.exit(subprocess.call(Lab(lab_name)._host_argv(_strip_dashes(command))))
 
 
 @lab.command("crash")

@@ -194,6 +194,8 @@ class Lab:
                               f"(bridge {P.BRIDGE}, {plan.host_address}/{plan.prefixlen})")
                 S.netns_add(plan.host_netns)
                 S.ip_batch(plan.host_netns, P.host_setup_commands(plan), "setting up the lab host")
+                (self.dir.path / "hosts").write_text(P.hosts_file(plan))
+                (self.dir.path / "resolv.conf").write_text(P.RESOLV_CONF)
                 for n in plan.nodes:
                     self._prepare_persistent(n.name, first_boot=True)
                 for n in plan.nodes:
@@ -479,9 +481,21 @@ class Lab:
     ) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` in the lab-host namespace (e.g. curl to the VIP)."""
         self._record()
-        full = ["nsenter", f"--net={S.NETNS_DIR / self.plan.host_netns}", "--", *argv]
-        return _run(full, check=check, timeout=timeout, input=input, capture=capture,
+        return _run(self._host_argv(argv), check=check, timeout=timeout, input=input, capture=capture,
                     text=text, env=env, shown=list(argv))
+
+    def _host_argv(self, argv: Sequence[str]) -> list[str]:
+        """nsenter into the host's netns, with the lab's hosts file and no DNS.
+
+        A private mount namespace (unshare -m) carries the bind mounts; it
+        first drops its copy of /run/netns so that it pins no node's namespace.
+        """
+        files = self.dir.path
+        script = ('umount -l /run/netns 2>/dev/null; mount --bind "$1" /etc/hosts && '
+                  'mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"')
+        return ["nsenter", f"--net={S.NETNS_DIR / self.plan.host_netns}", "--",
+                "unshare", "--mount", "--", "/bin/sh", "-c", script, "sh",
+                str(files / "hosts"), str(files / "resolv.conf"), *argv]
 
     # ------------------------------------------------------------ status
 

@@ -94,6 +94,7 @@ def test_nodes_ping_each_other_by_name(lab3: Lab) -> None:
 def test_lab_host_reaches_every_node(lab3: Lab) -> None:
     for node in NODES:
         assert host_ping(lab3, lab3.node_address(node))
+        assert host_ping(lab3, node)  # by name: the lab host has the lab's hosts file
 
 
 def test_bridge_is_not_in_the_root_namespace(lab3: Lab) -> None:
