@@ -430,7 +430,10 @@ class Lab:
     def _exec_argv(self, node: str, argv: Sequence[str], cwd: str | None) -> list[str]:
         pid = self._require_pid(node)
         if cwd is None:
-            here = os.getcwd()
+            try:
+                here = os.getcwd()
+            except FileNotFoundError:  # the caller's folder was removed
+                here = "/"
             private = P.PERSISTENT_DIRS + P.FRESH_DIRS
             cwd = "/" if any(P.is_under(here, d) for d in private) else here
         procs = self.cgroup_path(node) / "cgroup.procs"
