@@ -13,7 +13,8 @@ Public entry points (synchronous, for the CLI):
 - :func:`deauth_nodes` (``tandem host deauth``)
 - :func:`pcsd_status` -> ``{node: "Online"|"Offline"|"Unauthorized"}``
 - :func:`remote_cluster_action` (``cluster start|stop|enable|disable --all|NODE...``)
-- :func:`distribute_cluster_config` (``cluster setup``)
+- :func:`distribute_cluster_config` (``cluster setup``; also shares known-hosts)
+- :func:`share_known_hosts` (``host auth`` inside a cluster)
 - :func:`raise_for_failures` turns failed results into one TandemError.
 
 Each has an ``a``-prefixed coroutine twin for callers already in asyncio.
@@ -500,17 +501,52 @@ def distribute_cluster_config(
     known_hosts: KnownHosts | Path | None = None,
     transport: Transport | None = None,
 ) -> dict[str, NodeResult]:
-    """Write corosync.conf (0644) and authkey (0400) on every node (``cluster setup``)."""
-    body = {
+    """Write corosync.conf (0644) and authkey (0400) on every node (``cluster setup``).
+
+    As pcs, each node also receives the known-hosts entries of the cluster's
+    nodes, so that any node can later reach the others (PCSD Status, --all).
+    """
+    nodes = list(nodes)
+    known = _load_known(known_hosts)
+    body: dict[str, Any] = {
         "cluster_name": cluster_name,
         "corosync_conf": corosync_conf,
         "authkey": base64.b64encode(authkey).decode(),
         "force": force,
     }
+    entries = _entries(known, nodes)
+    if entries:
+        body["known_hosts"] = entries
     return run_sync(
         _call_all(
-            list(nodes), "/api/v1/cluster/setup", body, timeout, known_hosts, transport,
+            nodes, "/api/v1/cluster/setup", body, timeout, known, transport,
             lambda n, d: NodeResult(n, "ok", "Succeeded", d),
+        )
+    )
+
+
+def _entries(known: KnownHosts, names: Iterable[str]) -> dict[str, Any]:
+    data = known.to_dict()["known_hosts"]
+    return {n: data[n] for n in names if n in data}
+
+
+def share_known_hosts(
+    targets: Iterable[str],
+    names: Iterable[str],
+    timeout: float = 10.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, NodeResult]:
+    """Send our known-hosts entries for ``names`` to every node of ``targets``.
+
+    ``host auth`` calls it when this node is in a cluster, as pcs does.
+    """
+    known = _load_known(known_hosts)
+    entries = _entries(known, names)
+    return run_sync(
+        _call_all(
+            list(targets), "/api/v1/known-hosts", {"known_hosts": entries}, timeout, known,
+            transport, lambda n, d: NodeResult(n, "ok", "Succeeded", d),
         )
     )
 
@@ -530,5 +566,5 @@ __all__ = [
     "AiohttpTransport", "NodeClient", "NodeResult", "PeerUnreachable", "Transport",
     "apcsd_status", "pcsd_status", "auth_nodes", "aauth_nodes", "deauth_nodes",
     "adeauth_nodes", "remote_cluster_action", "aremote_cluster_action",
-    "distribute_cluster_config", "raise_for_failures", "TandemError",
+    "distribute_cluster_config", "share_known_hosts", "raise_for_failures", "TandemError",
 ]

@@ -26,7 +26,10 @@ class Field:
 
     def openapi(self) -> dict[str, Any]:
         types = self.type if isinstance(self.type, tuple) else (self.type,)
-        names = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array"}
+        names = {
+            str: "string", int: "integer", float: "number", bool: "boolean", list: "array",
+            dict: "object",
+        }
         schema: dict[str, Any] = {"type": names[types[0]], "description": self.description}
         if self.max_length is not None and types[0] is str:
             schema["maxLength"] = self.max_length

@@ -12,7 +12,9 @@ Endpoints (all under /api/v1 except /metrics; see :data:`ROUTES`):
 - ``GET /api/v1/check-auth``: ``{success: true}`` when the token is valid.
 - ``POST /api/v1/deauth``: revokes the caller's own token (``host deauth``).
 - ``GET /api/v1/status``: the node's name and daemon health.
-- ``POST /api/v1/cluster/setup``: writes corosync.conf (0644) and authkey (0400).
+- ``POST /api/v1/cluster/setup``: writes corosync.conf (0644) and authkey (0400),
+  and merges the cluster nodes' known-hosts entries (as pcs cluster setup does).
+- ``POST /api/v1/known-hosts``: merges known-hosts entries (``host auth`` in a cluster).
 - ``POST /api/v1/cluster/{start,stop,enable,disable}``: runs the local command.
 - ``GET /api/v1/openapi.json`` (no token) and ``GET /metrics`` (no token by default).
 """
@@ -24,6 +26,7 @@ import base64
 import binascii
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -38,7 +41,7 @@ from tandem.api import schema
 from tandem.api.auth import Authenticator
 from tandem.api.paths import ApiPaths
 from tandem.api.runner import CommandRunner, SubprocessRunner, default_tandem_command
-from tandem.api.storage import TokenStore, validate_node_name
+from tandem.api.storage import Dest, KnownHost, KnownHosts, TokenStore, validate_node_name
 from tandem.errors import AuthError, Report, TandemError, UsageError, error
 
 log = logging.getLogger("tandem.api")
@@ -75,6 +78,45 @@ def _timeout(value: float | int) -> float:
     return float(value)
 
 
+_ADDR_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
+MAX_KNOWN_HOSTS = 64
+
+
+def _known_hosts(value: dict[str, Any]) -> list[KnownHost]:
+    """Validate known-hosts entries sent by another node (``cluster setup``)."""
+    bad = UsageError(
+        error(
+            "INVALID_FIELD",
+            "field 'known_hosts' must map node names to "
+            "{dest_list: [{addr, port}], token} (at most 64 nodes)",
+        )
+    )
+    if len(value) > MAX_KNOWN_HOSTS:
+        raise bad
+    hosts = []
+    for name, entry in value.items():
+        validate_node_name(name)
+        if not isinstance(entry, dict) or set(entry) - {"dest_list", "token"}:
+            raise bad
+        token, dests = entry.get("token"), entry.get("dest_list")
+        if not isinstance(token, str) or not 0 < len(token) <= 256 or not isinstance(dests, list):
+            raise bad
+        if not 0 < len(dests) <= 8:
+            raise bad
+        parsed = []
+        for d in dests:
+            if not isinstance(d, dict) or set(d) != {"addr", "port"}:
+                raise bad
+            addr, port = d["addr"], d["port"]
+            if not isinstance(addr, str) or not _ADDR_RE.match(addr) or ".." in addr:
+                raise bad
+            if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+                raise bad
+            parsed.append(Dest(addr, port))
+        hosts.append(KnownHost(name, token, tuple(parsed)))
+    return hosts
+
+
 BODIES: dict[str, schema.Body] = {
     "auth": schema.Body(
         (
@@ -89,6 +131,19 @@ BODIES: dict[str, schema.Body] = {
             schema.Field("corosync_conf", str, True, "full corosync.conf text", MAX_COROSYNC_CONF),
             schema.Field("authkey", str, True, "corosync authkey, base64", 8192),
             schema.Field("force", bool, False, "overwrite an existing different corosync.conf"),
+            schema.Field(
+                "known_hosts", dict, False,
+                "known-hosts entries of the cluster's nodes, merged into this node's",
+                None, _known_hosts,
+            ),
+        )
+    ),
+    "known_hosts": schema.Body(
+        (
+            schema.Field(
+                "known_hosts", dict, True, "{NODE: {dest_list: [{addr, port}], token}}",
+                None, _known_hosts,
+            ),
         )
     ),
     "action": schema.Body(
@@ -293,6 +348,8 @@ class ApiApp:
             raise err
         _write_file(cdir / "authkey", authkey, 0o400)
         _write_file(conf, conf_text.encode(), 0o644)
+        if body.get("known_hosts"):
+            self._merge_known_hosts(body["known_hosts"])
         log.info(
             "cluster %r configuration written to %s by %r",
             body["cluster_name"], cdir, request[USER_KEY],
@@ -300,6 +357,22 @@ class ApiApp:
         return web.json_response(
             {"success": True, "node": self.config.node_name, "cluster_name": body["cluster_name"]}
         )
+
+    def _merge_known_hosts(self, hosts: list[KnownHost]) -> None:
+        path = self.config.paths.known_hosts
+        known = KnownHosts.load(path)
+        for h in hosts:
+            known.put(h)
+        known.save(path)
+
+    async def known_hosts(self, request: web.Request) -> web.Response:
+        body = await self._body(request, "known_hosts")
+        self._merge_known_hosts(body["known_hosts"])
+        log.info(
+            "known-hosts entries for %s received from %r",
+            ", ".join(h.name for h in body["known_hosts"]), request[USER_KEY],
+        )
+        return web.json_response({"success": True, "node": self.config.node_name})
 
     async def action(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]
@@ -357,6 +430,7 @@ class ApiApp:
         app.router.add_post(f"{API}/deauth", self.deauth)
         app.router.add_get(f"{API}/status", self.status)
         app.router.add_post(f"{API}/cluster/setup", self.setup)
+        app.router.add_post(f"{API}/known-hosts", self.known_hosts)
         app.router.add_post(f"{API}/cluster/{{action}}", self.action)
         app.router.add_get(f"{API}/openapi.json", self.openapi)
         app.router.add_get("/metrics", self.metrics)
@@ -384,6 +458,7 @@ ROUTES: list[tuple[str, str, str | None, bool, str]] = [
     ("post", f"{API}/deauth", "deauth", True, "Revoke the caller's token"),
     ("get", f"{API}/status", None, True, "Health of this node's management daemon"),
     ("post", f"{API}/cluster/setup", "setup", True, "Write corosync.conf and authkey"),
+    ("post", f"{API}/known-hosts", "known_hosts", True, "Merge known-hosts entries"),
     *[
         ("post", f"{API}/cluster/{a}", "action", True, f"Run 'tandem cluster {a}' on this node")
         for a in ACTIONS

@@ -89,9 +89,24 @@ def _do_auth(args: tuple[str, ...], username: str | None, password: str | None) 
             click.echo(f"{name}: Authorized")
         else:
             failed.append(error(f"NODE_{r.status.upper()}", r.message, node=name))
+    good = [n for n, r in results.items() if r.ok]
+    cluster = local_cluster_nodes()
+    if good and cluster:
+        _share(cluster, good)
     if failed:
         print_reports(failed)
         sys.exit(1)
+
+
+def _share(cluster: list[str], names: list[str]) -> None:
+    """In a cluster, give every node the new tokens too (pcs does the same)."""
+    from tandem.api.client import share_known_hosts
+
+    known = KnownHosts.load(default_paths().known_hosts)
+    reachable = [n for n in cluster if known.get(n) is not None]
+    for name, r in share_known_hosts(reachable, names, known_hosts=known).items():
+        if not r.ok:
+            click.echo(f"Warning: {name}: could not share the new tokens: {r.message}", err=True)
 
 
 _USER = click.option("-u", "username", metavar="USER", default=None, help="Default: hacluster.")

@@ -198,3 +198,22 @@ def test_run_sync_does_not_wait_for_leftover_tasks() -> None:
         return "done"
 
     assert client.run_sync(main()) == "done"
+
+
+def test_setup_shares_the_known_hosts_of_the_cluster_nodes() -> None:
+    transport = FakeTransport({"addr-a": (200, {"success": True}), "addr-b": (200, {})})
+    kh = known("a", "b", "other")
+    client.distribute_cluster_config(["a", "b"], "c", "totem {}", b"k" * 32, known_hosts=kh,
+                                     transport=transport)
+    body = transport.requests[0][4]
+    assert set(body["known_hosts"]) == {"a", "b"}
+    assert body["known_hosts"]["b"] == {"dest_list": [{"addr": "addr-b", "port": 2224}],
+                                        "token": "token-b"}
+
+
+def test_share_known_hosts() -> None:
+    transport = FakeTransport({"addr-a": (200, {"success": True})})
+    res = client.share_known_hosts(["a"], ["b"], known_hosts=known("a", "b"), transport=transport)
+    assert res["a"].ok
+    assert transport.requests[0][2] == "/api/v1/known-hosts"
+    assert set(transport.requests[0][4]["known_hosts"]) == {"b"}

@@ -356,3 +356,62 @@ def test_no_secret_is_logged(harness: ApiHarness, caplog: pytest.LogCaptureFixtu
     for secret in (PASSWORD, "wrong-secret-password", seen["token"], authkey):
         assert secret not in text
     assert seen["token"] not in harness.paths.tokens.read_text()  # stored as a digest
+
+
+def test_setup_merges_the_cluster_known_hosts(harness: ApiHarness) -> None:
+    entries = {
+        "pcmk-1": {"dest_list": [{"addr": "192.0.2.101", "port": 2224}], "token": "T1"},
+        "pcmk-2": {"dest_list": [{"addr": "pcmk-2", "port": 2224}], "token": "T2"},
+    }
+
+    async def go(client: TestClient) -> None:
+        resp = await client.post(
+            "/api/v1/cluster/setup", json=_setup_body(known_hosts=entries),
+            headers=await token_of(client),
+        )
+        assert resp.status == 200, await resp.text()
+
+    harness.run(go)
+    from tandem.api.storage import KnownHosts
+
+    kh = KnownHosts.load(harness.paths.known_hosts)
+    assert kh.to_dict()["known_hosts"] == entries
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"../x": {"dest_list": [{"addr": "a", "port": 1}], "token": "t"}},
+        {"n": {"dest_list": [{"addr": "a/../b", "port": 1}], "token": "t"}},
+        {"n": {"dest_list": [{"addr": "a", "port": 0}], "token": "t"}},
+        {"n": {"dest_list": [{"addr": "a", "port": 1}], "token": ""}},
+        {"n": {"dest_list": [], "token": "t"}},
+        {"n": {"dest_list": [{"addr": "a", "port": 1}], "token": "t", "extra": 1}},
+        {"n": "not an object"},
+    ],
+)
+def test_known_hosts_endpoint_rejects_bad_entries(harness: ApiHarness, entries: dict) -> None:
+    async def go(client: TestClient) -> None:
+        resp = await client.post(
+            "/api/v1/known-hosts", json={"known_hosts": entries}, headers=await token_of(client)
+        )
+        assert resp.status == 400
+
+    harness.run(go)
+    assert not harness.paths.known_hosts.exists()
+
+
+def test_known_hosts_endpoint_merges(harness: ApiHarness) -> None:
+    async def go(client: TestClient) -> None:
+        headers = await token_of(client)
+        for name, tok in (("a", "1"), ("b", "2"), ("a", "3")):
+            entry = {name: {"dest_list": [{"addr": name, "port": 2224}], "token": tok}}
+            resp = await client.post("/api/v1/known-hosts", json={"known_hosts": entry},
+                                     headers=headers)
+            assert resp.status == 200
+
+    harness.run(go)
+    from tandem.api.storage import KnownHosts
+
+    kh = KnownHosts.load(harness.paths.known_hosts)
+    assert {n: h.token for n, h in kh.hosts.items()} == {"a": "3", "b": "2"}

@@ -1,0 +1,167 @@
+"""End to end in a 2-node lab, everything from pcmk-1 through the nodes' tandemd-api.
+
+host auth (real PAM, throwaway haclient account), cluster setup (corosync.conf +
+authkey sent to every daemon), cluster start/stop of pcmk-2 through its daemon,
+/metrics against ``tandem status``, and after ``lab crash pcmk-1`` PCSD Status on
+pcmk-2 says ``pcmk-1: Offline`` instead of hanging.
+
+The throwaway account is needed because /etc/shadow is shared by the machine
+and the lab nodes: the test never sets a password on ``hacluster``.  It is
+always deleted at the end.  Until ``tandem cluster setup/start NODE...`` inside
+a node go through the API (tandem/cli/cluster.py), setup and start are driven
+through :mod:`tandem.api.client` by a small script run on pcmk-1.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tandem.lab.testing import lab_fixture
+
+pytestmark = pytest.mark.lab
+
+TANDEM = str(Path(sys.executable).parent / "tandem")
+PYTHON = sys.executable
+
+lab = lab_fixture("api", nodes=2)
+
+CLIENT_SCRIPT = r"""
+import json, sys
+from tandem.api.client import distribute_cluster_config, remote_cluster_action
+from tandem.corosync import conf as cconf
+
+what, nodes = sys.argv[1], sys.argv[2:]
+if what == "setup":
+    spec = cconf.parse_setup_argv(["mycluster", *nodes], name=None)
+    res = distribute_cluster_config(nodes, "mycluster", cconf.render(spec), cconf.generate_authkey())
+else:
+    res = remote_cluster_action(nodes, what, 120)
+print(json.dumps({n: [r.status, r.message] for n, r in res.items()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[tuple[str, str]]:
+    user = "tdmtest" + secrets.token_hex(3)
+    password = "Pw-" + secrets.token_urlsafe(12)
+    subprocess.run(["useradd", "--no-create-home", "--gid", "haclient", "--shell",
+                    "/usr/sbin/nologin", user], check=True, capture_output=True)
+    try:
+        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True,
+                       capture_output=True)
+        yield user, password
+    finally:
+        subprocess.run(["userdel", user], capture_output=True)
+
+
+def tandem(lab: Any, node: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return lab.exec(node, [TANDEM, *args], timeout=timeout)
+
+
+def client(lab: Any, tmp: Path, what: str, *nodes: str) -> dict[str, list[str]]:
+    import json
+
+    script = tmp / "api_client.py"
+    script.write_text(CLIENT_SCRIPT)
+    p = lab.exec("pcmk-1", [PYTHON, str(script), what, *nodes], timeout=300)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+
+
+def online_in_status(lab: Any, node: str) -> set[str]:
+    out = tandem(lab, node, "status").stdout
+    m = re.search(r"\* Online: \[ (.*) \]", out)
+    return set(m.group(1).split()) if m else set()
+
+
+def metrics(lab: Any, from_node: str, of_node: str) -> dict[str, float]:
+    p = lab.exec(from_node, ["curl", "-sk", "--max-time", "10", f"https://{of_node}:2224/metrics"],
+                 timeout=30)
+    out = {}
+    for line in p.stdout.splitlines():
+        if line and not line.startswith("#"):
+            key, _, val = line.rpartition(" ")
+            out[key] = float(val)
+    return out
+
+
+def node_online(m: dict[str, float], node: str) -> float | None:
+    return m.get(f'ha_cluster_pacemaker_nodes{{node="{node}",status="online",type="member"}}')
+
+
+def test_cluster_from_one_node_through_the_daemons(
+    lab: Any, admin: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("api-e2e")
+    user, password = admin
+
+    # 1. host auth from pcmk-1 (both daemons were started at boot by the lab)
+    def auth() -> subprocess.CompletedProcess[str] | None:
+        p = tandem(lab, "pcmk-1", "host", "auth", "pcmk-1", "pcmk-2", "-u", user, "-p", password)
+        return p if p.returncode == 0 else None
+
+    p = wait_for(auth, 60, "host auth")
+    assert p.stdout == "pcmk-1: Authorized\npcmk-2: Authorized\n"
+    bad = tandem(lab, "pcmk-1", "host", "auth", "pcmk-2", "-u", user, "-p", "wrong")
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: ") and bad.stderr.count("\n") == 1
+    st = tandem(lab, "pcmk-1", "pcsd", "status", "pcmk-1", "pcmk-2")
+    assert st.stdout == "pcmk-1: Online\npcmk-2: Online\n", st.stderr
+
+    # 2. cluster setup: every node's daemon writes corosync.conf and the same authkey
+    assert client(lab, tmp, "setup", "pcmk-1", "pcmk-2") == {
+        "pcmk-1": ["ok", "Succeeded"], "pcmk-2": ["ok", "Succeeded"],
+    }
+    keys = [lab.node_path(n, "/etc/corosync/authkey").read_bytes() for n in ("pcmk-1", "pcmk-2")]
+    assert keys[0] == keys[1] and len(keys[0]) >= 16
+    assert "pcmk-2" in lab.node_path("pcmk-2", "/etc/corosync/corosync.conf").read_text()
+
+    # 3. cluster start --all through the daemons
+    res = client(lab, tmp, "start", "pcmk-1", "pcmk-2")
+    assert {n: r[0] for n, r in res.items()} == {"pcmk-1": "ok", "pcmk-2": "ok"}, res
+    wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "both online")
+
+    # 4. /metrics agrees with tandem status
+    m = wait_for(lambda: (lambda mm: mm if node_online(mm, "pcmk-2") == 1 else None)(
+        metrics(lab, "pcmk-1", "pcmk-2")), 60, "metrics of pcmk-2")
+    assert node_online(m, "pcmk-1") == 1
+    assert m["ha_cluster_corosync_quorate"] == 1
+
+    # 5. stop and start pcmk-2 from pcmk-1
+    res = client(lab, tmp, "stop", "pcmk-2")
+    assert res["pcmk-2"][0] == "ok", res
+    wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1"}, 90, "pcmk-2 offline")
+    assert tandem(lab, "pcmk-2", "status").returncode != 0  # its cluster is stopped
+    res = client(lab, tmp, "start", "pcmk-2")
+    assert res["pcmk-2"][0] == "ok", res
+    wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "pcmk-2 back")
+
+    # 6. crash pcmk-1: PCSD Status on pcmk-2 answers Offline, metrics follow
+    subprocess.run([TANDEM, "lab", "crash", "--lab", "api", "pcmk-1"], check=True,
+                   capture_output=True)
+    st = tandem(lab, "pcmk-2", "pcsd", "status", "pcmk-1", "pcmk-2")
+    assert st.returncode == 1 and st.stdout == "pcmk-1: Offline\npcmk-2: Online\n"
+    # pcmk-2 also has a token for itself only if it was authenticated from pcmk-2; the
+    # known-hosts written on pcmk-1 is pcmk-1's own: check pcmk-2's view through its daemon
+    wait_for(lambda: node_online(metrics(lab, "pcmk-2", "pcmk-2"), "pcmk-1") == 0, 90,
+             "pcmk-1 offline in metrics")
+    assert online_in_status(lab, "pcmk-2") == {"pcmk-2"}
