@@ -106,7 +106,7 @@ def exec_(lab_name: str, node: str, command: tuple[str, ...]) -> None:
 
     Example: tandem lab exec pcmk-1 -- ip -4 addr show eth0
     """
-    argv = Lab(lab_name)._exec_argv(node, _strip_dashes(command), None)
+    argv = Lab(lab_name).exec_argv(node, _strip_dashes(command), None)
     # sys.exit, not ctx.exit: the status must reach the shell whatever mode click runs in.
     sys.exit(subprocess.call(argv))
 
@@ -116,7 +116,7 @@ def exec_(lab_name: str, node: str, command: tuple[str, ...]) -> None:
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def host(lab_name: str, command: tuple[str, ...]) -> None:
     """Run COMMAND in the lab-host namespace (e.g. curl http://VIP/)."""
-    sys.exit(subprocess.call(Lab(lab_name)._host_argv(_strip_dashes(command))))
+    sys.exit(subprocess.call(Lab(lab_name).host_argv(_strip_dashes(command))))
 
 
 @lab.command("crash")

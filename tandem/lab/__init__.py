@@ -8,5 +8,6 @@ Use :class:`Lab` from tests and benchmarks::
 """
 
 from tandem.lab.api import Lab, default_lab_name
+from tandem.lab.fake import FakeLab, LabLike
 
-__all__ = ["Lab", "default_lab_name"]
+__all__ = ["FakeLab", "Lab", "LabLike", "default_lab_name"]

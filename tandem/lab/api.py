@@ -427,7 +427,8 @@ class Lab:
 
     # ------------------------------------------------------------ running commands
 
-    def _exec_argv(self, node: str, argv: Sequence[str], cwd: str | None) -> list[str]:
+    def exec_argv(self, node: str, argv: Sequence[str], cwd: str | None = None) -> list[str]:
+        """The command line that runs ``argv`` inside ``node`` (for callers wanting own Popen)."""
         pid = self._require_pid(node)
         if cwd is None:
             try:
@@ -452,7 +453,7 @@ class Lab:
               **popen_kwargs: Any) -> subprocess.Popen[Any]:
         """Start ``argv`` inside the node in the background (e.g. ``corosync -f``)."""
         popen_kwargs.setdefault("start_new_session", True)
-        return subprocess.Popen(self._exec_argv(node, argv, cwd), **popen_kwargs)
+        return subprocess.Popen(self.exec_argv(node, argv, cwd), **popen_kwargs)
 
     def exec(
         self,
@@ -468,7 +469,7 @@ class Lab:
         cwd: str | None = None,
     ) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` inside the node and wait; on timeout the whole command is killed."""
-        return _run(self._exec_argv(node, argv, cwd), check=check, timeout=timeout,
+        return _run(self.exec_argv(node, argv, cwd), check=check, timeout=timeout,
                     input=input, capture=capture, text=text, env=env, shown=list(argv))
 
     def host_exec(
@@ -484,10 +485,10 @@ class Lab:
     ) -> subprocess.CompletedProcess[Any]:
         """Run ``argv`` in the lab-host namespace (e.g. curl to the VIP)."""
         self._record()
-        return _run(self._host_argv(argv), check=check, timeout=timeout, input=input, capture=capture,
+        return _run(self.host_argv(argv), check=check, timeout=timeout, input=input, capture=capture,
                     text=text, env=env, shown=list(argv))
 
-    def _host_argv(self, argv: Sequence[str]) -> list[str]:
+    def host_argv(self, argv: Sequence[str]) -> list[str]:
         """nsenter into the host's netns, with the lab's hosts file and no DNS.
 
         A private mount namespace (unshare -m) carries the bind mounts; it
