@@ -255,14 +255,16 @@ class CorosyncTransport:
 
     RETRY_DELAY = 0.01
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        from tandem.corosync import bindings
-
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop | None = None, *, bindings: Any = None
+    ) -> None:
+        if bindings is None:
+            from tandem.corosync import bindings
         self._b = bindings
         self._loop = loop
         self._events: deque[ClusterEvent] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._cpg: dict[str, bindings.CpgHandle] = {}
+        self._cpg: dict[str, Any] = {}
         self._views: dict[str, tuple[CpgMember, ...]] = {}
         self._outbox: dict[str, deque[bytes]] = {}
         self._retry: asyncio.TimerHandle | None = None
@@ -292,18 +294,21 @@ class CorosyncTransport:
         self._watch(self._q)
 
     @classmethod
-    def connect(cls, loop: asyncio.AbstractEventLoop | None = None) -> CorosyncTransport:
+    def connect(
+        cls, loop: asyncio.AbstractEventLoop | None = None, *, bindings: Any = None
+    ) -> CorosyncTransport:
         """Connect to this node's corosync.
 
         Raises :class:`CorosyncNotRunningError` ("corosync is not running on
-        this node") when the IPC connection is refused.
+        this node") when the IPC connection is refused.  ``bindings`` replaces
+        :mod:`tandem.corosync.bindings` (unit tests pass a stub module).
         """
         if loop is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = None
-        return cls(loop)
+        return cls(loop, bindings=bindings)
 
     # -- ClusterTransport -------------------------------------------------------------
 
