@@ -471,11 +471,19 @@ async def aremote_cluster_action(
     timeout: float = 120.0,
     known_hosts: KnownHosts | Path | None = None,
     transport: Transport | None = None,
+    *,
+    wait: float | None = None,
+    only: str | None = None,
 ) -> dict[str, NodeResult]:
     if action not in ("start", "stop", "enable", "disable"):
         raise ValueError(f"unknown cluster action {action!r}")
+    body: dict[str, Any] = {"timeout": timeout}
+    if wait is not None:
+        body["wait"] = wait
+    if only is not None:
+        body["only"] = only
     return await _call_all(
-        nodes, f"/api/v1/cluster/{action}", {"timeout": timeout}, timeout + 10,
+        nodes, f"/api/v1/cluster/{action}", body, timeout + 10,
         known_hosts, transport, _action_result(action),
     )
 
@@ -486,9 +494,20 @@ def remote_cluster_action(
     timeout: float = 120.0,
     known_hosts: KnownHosts | Path | None = None,
     transport: Transport | None = None,
+    *,
+    wait: float | None = None,
+    only: str | None = None,
 ) -> dict[str, NodeResult]:
-    """Run ``tandem cluster ACTION`` on each node through its daemon, in parallel."""
-    return run_sync(aremote_cluster_action(list(nodes), action, timeout, known_hosts, transport))
+    """Run ``tandem cluster ACTION`` on each node through its daemon, in parallel.
+
+    ``wait`` adds ``--wait=SECONDS`` to start; ``only`` ('tandemd' or
+    'corosync') adds ``--only`` to stop, for pcs's two-phase ``stop --all``.
+    """
+    return run_sync(
+        aremote_cluster_action(
+            list(nodes), action, timeout, known_hosts, transport, wait=wait, only=only
+        )
+    )
 
 
 def distribute_cluster_config(

@@ -72,6 +72,12 @@ def _cluster_name(value: str) -> str:
     return validate_node_name(value, "cluster name")
 
 
+def _only(value: str) -> str:
+    if value not in ("tandemd", "corosync"):
+        raise UsageError(error("INVALID_FIELD", "field 'only' must be 'tandemd' or 'corosync'"))
+    return value
+
+
 def _timeout(value: float | int) -> float:
     if not 0 < value <= 600:
         raise UsageError(error("INVALID_FIELD", "field 'timeout' must be between 0 and 600 seconds"))
@@ -147,7 +153,14 @@ BODIES: dict[str, schema.Body] = {
         )
     ),
     "action": schema.Body(
-        (schema.Field("timeout", (int, float), False, "seconds before the command is killed", None, _timeout),)
+        (
+            schema.Field(
+                "timeout", (int, float), False, "seconds before the command is killed", None,
+                _timeout,
+            ),
+            schema.Field("wait", (int, float), False, "start: --wait=SECONDS", None, _timeout),
+            schema.Field("only", str, False, "stop: 'tandemd' or 'corosync' only", 16, _only),
+        )
     ),
 }
 
@@ -381,6 +394,14 @@ class ApiApp:
         body = await self._body(request, "action")
         timeout = min(body.get("timeout", self.config.action_timeout), self.config.action_timeout_max)
         argv = [*self.config.tandem_command, "cluster", action]
+        if "wait" in body:
+            if action != "start":
+                raise UsageError(error("INVALID_FIELD", "field 'wait' applies to start only"))
+            argv.append(f"--wait={body['wait']:g}")
+        if "only" in body:
+            if action != "stop":
+                raise UsageError(error("INVALID_FIELD", "field 'only' applies to stop only"))
+            argv += ["--only", body["only"]]
         log.info("running 'tandem cluster %s' for %r", action, request[USER_KEY])
         result = await self.runner.run(argv, timeout)
         if not result.ok:

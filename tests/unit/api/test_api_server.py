@@ -415,3 +415,35 @@ def test_known_hosts_endpoint_merges(harness: ApiHarness) -> None:
 
     kh = KnownHosts.load(harness.paths.known_hosts)
     assert {n: h.token for n, h in kh.hosts.items()} == {"a": "3", "b": "2"}
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "tail"),
+    [
+        ("start", {"wait": 60}, ["cluster", "start", "--wait=60"]),
+        ("stop", {"only": "tandemd"}, ["cluster", "stop", "--only", "tandemd"]),
+        ("stop", {"only": "corosync"}, ["cluster", "stop", "--only", "corosync"]),
+    ],
+)
+def test_action_options(harness: ApiHarness, action: str, body: dict, tail: list[str]) -> None:
+    async def go(client: TestClient) -> None:
+        resp = await client.post(f"/api/v1/cluster/{action}", json=body,
+                                 headers=await token_of(client))
+        assert resp.status == 200
+
+    harness.run(go)
+    assert harness.runner.calls[0][0] == ["/fake/tandem", *tail]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("stop", {"wait": 5}), ("start", {"only": "tandemd"}), ("stop", {"only": "; rm -rf /"})],
+)
+def test_action_options_misplaced_are_400(harness: ApiHarness, action: str, body: dict) -> None:
+    async def go(client: TestClient) -> None:
+        resp = await client.post(f"/api/v1/cluster/{action}", json=body,
+                                 headers=await token_of(client))
+        assert resp.status == 400
+
+    harness.run(go)
+    assert harness.runner.calls == []
