@@ -521,3 +521,25 @@ def test_down_after_interrupted_up(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _leftovers("t-lab-i") != []
     Lab("t-lab-i").down()
     assert _leftovers("t-lab-i") == []
+
+
+def test_checkout_hidden_by_a_private_folder_is_bound_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout under e.g. /var/log stays visible in nodes at the same path."""
+    fake_checkout = Path(f"/var/log/tandem-lab-test-{os.getpid()}/checkout")
+    fake_checkout.mkdir(parents=True)
+    (fake_checkout / "marker").write_text("the checkout")
+    monkeypatch.setattr(lab_api, "checkout_root", lambda: fake_checkout)
+    lab = Lab("t-lab-r", nodes=1, enable_api=False)
+    try:
+        lab.down()
+        lab.up()
+        got = lab.exec("pcmk-1", ["cat", str(fake_checkout / "marker")], check=True).stdout
+        assert got == "the checkout"
+        # /var/log itself is still the node's own.
+        assert lab.exec("pcmk-1", ["test", "-d", "/var/log/corosync"]).returncode == 0
+        assert lab.exec("pcmk-1", ["test", "-e", "/var/log/dpkg.log"]).returncode == 1
+    finally:
+        lab.down()
+        for p in (fake_checkout / "marker", fake_checkout, fake_checkout.parent):
+            p.unlink() if p.is_file() else p.rmdir()
