@@ -18,7 +18,7 @@ def _show(flags: Flags) -> None:
             values = {**lib.property_defaults(), **values}
     click.echo("Cluster Properties:")
     names = [a for a in flags.args if a not in ("config", "show", "list")]
-    for name, value in values.items():
+    for name, value in sorted(values.items()):
         if names and name not in names:
             continue
         click.echo(f" {name}: {value}")

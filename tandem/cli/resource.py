@@ -201,12 +201,14 @@ def listing_config(views: Sequence[Any]) -> list[str]:
                 if not pairs:
                     continue
                 lines.append(f"  {label}: {sid}")
-                lines += [f"    {k}={val}" for k, val in pairs]
+                lines += [f"    {k}={val}" for k, val in sorted(pairs)]
         if v.operations:
             lines.append("  Operations:")
             for oid, name, attrs in v.operations:
                 lines.append(f"    {name}: {oid}")
-                lines += [f"      {k}={val}" for k, val in attrs]
+                # interval first, the rest by name (pcs 0.11)
+                ordered = attrs[:1] + sorted(attrs[1:]) if attrs[:1] and attrs[0][0] == "interval" else sorted(attrs)
+                lines += [f"      {k}={val}" for k, val in ordered]
     return lines
 
 
@@ -302,7 +304,7 @@ def _defaults(args: tuple[str, ...], section: str) -> None:
             click.echo("No defaults set")
         for sid, values in sets:
             click.echo(f"Meta Attrs: {sid}")
-            for k, v in values.items():
+            for k, v in sorted(values.items()):
                 click.echo(f"  {k}={v}")
         return
     if rest[0] == "update":

@@ -182,6 +182,34 @@ def test_sequence_matches_pcs(base: Path, tmp_path: Path) -> None:
         assert configuration(b) == configuration(a), f"configuration differs after {argv}"
 
 
+# Listings that follow pcs 0.11's text (``constraint`` follows the walkthrough's
+# pcs 0.10 layout instead, tested against the walkthrough in tests/unit/lib).
+LISTINGS: list[list[str]] = [
+    ["resource", "config"],
+    ["property"],
+    ["property", "config"],
+    ["resource", "defaults"],
+    ["resource", "defaults", "config"],
+    ["resource", "op", "defaults"],
+]
+
+
+def test_listings_match_pcs(base: Path, tmp_path: Path) -> None:
+    """On the CIB pcs built along the sequence, tandem lists what pcs lists."""
+    a = tmp_path / "pcs.xml"
+    shutil.copy(base, a)
+    checkpoints = {12, 33}
+    for i, argv in enumerate(SEQUENCE):
+        assert run_pcs(a, argv).returncode == 0
+        if i not in checkpoints:
+            continue
+        for listing in LISTINGS:
+            p = run_pcs(a, listing)
+            t = run_tandem(a, listing)
+            assert t.returncode == p.returncode == 0, t.stderr
+            assert t.stdout == p.stdout, f"{listing} differs after step {i} {argv}"
+
+
 @pytest.fixture(scope="module")
 def walkthrough_cib(base: Path) -> Path:
     """The CIB after the walkthrough's first nine steps (built by pcs, the oracle)."""

@@ -586,7 +586,9 @@ def primitive_view(el: etree._Element) -> PrimitiveView:
     ops_el = el.find("operations")
     if ops_el is not None:
         for op in ops_el.iterfind("op"):
-            attrs = [(k, v) for k, v in op.attrib.items() if k not in ("id", "name")]
+            # interval first, as both pcs layouts show it
+            attrs = [("interval", op.get("interval"))] if op.get("interval") is not None else []
+            attrs += [(k, v) for k, v in op.attrib.items() if k not in ("id", "name", "interval")]
             for ia in op.iterfind("instance_attributes"):
                 attrs += _pairs(ia)
             ops.append((op.get("id", ""), op.get("name", ""), attrs))
