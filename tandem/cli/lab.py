@@ -34,14 +34,23 @@ def _lab(name: str, **kwargs: Any) -> Lab:
     return Lab(name, progress=click.echo, **kwargs)
 
 
-def _strip_dashes(command: tuple[str, ...]) -> list[str]:
-    """Drop the ``--`` separating tandem's options from the command, if click kept it."""
+def _split_command(lab_name: str, command: tuple[str, ...]) -> tuple[str, list[str]]:
+    """(lab, argv): accept ``--lab NAME`` after NODE too, and drop the ``--`` separator.
+
+    Options stop at NODE (so that the command's own options pass through
+    untouched), which would otherwise make ``exec pcmk-1 --lab x -- cmd`` run
+    ``--lab``.
+    """
     argv = list(command)
+    if argv and argv[0] == "--lab" and len(argv) > 1:
+        lab_name, argv = argv[1], argv[2:]
+    elif argv and argv[0].startswith("--lab="):
+        lab_name, argv = argv[0].split("=", 1)[1], argv[1:]
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
         raise click.UsageError("give the command to run after --")
-    return argv
+    return lab_name, argv
 
 
 @click.group("lab")
@@ -106,7 +115,8 @@ def exec_(lab_name: str, node: str, command: tuple[str, ...]) -> None:
 
     Example: tandem lab exec pcmk-1 -- ip -4 addr show eth0
     """
-    argv = Lab(lab_name).exec_argv(node, _strip_dashes(command), None)
+    lab_name, argv = _split_command(lab_name, command)
+    argv = Lab(lab_name).exec_argv(node, argv)
     # sys.exit, not ctx.exit: the status must reach the shell whatever mode click runs in.
     sys.exit(subprocess.call(argv))
 
@@ -116,7 +126,8 @@ def exec_(lab_name: str, node: str, command: tuple[str, ...]) -> None:
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def host(lab_name: str, command: tuple[str, ...]) -> None:
     """Run COMMAND in the lab-host namespace (e.g. curl http://VIP/)."""
-    sys.exit(subprocess.call(Lab(lab_name).host_argv(_strip_dashes(command))))
+    lab_name, argv = _split_command(lab_name, command)
+    sys.exit(subprocess.call(Lab(lab_name).host_argv(argv)))
 
 
 @lab.command("crash")
