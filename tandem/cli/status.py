@@ -31,9 +31,8 @@ def _fencing_enabled(root: etree._Element) -> bool:
 def node_lists(root: etree._Element) -> tuple[list[str], list[str], list[str]]:
     """(online, offline, unclean) node names from <nodes> and the status section.
 
-    A node is UNCLEAN (offline) when fencing is enabled and it is not known to
-    have left cleanly: it crashed (expected="member") or was never seen
-    (Pacemaker's startup-fencing), as crm_mon shows it.
+    A node is UNCLEAN (offline) when fencing is enabled and it was lost without
+    a clean leave (join and expected still "member"), as crm_mon shows it.
     """
     states = {e.get("id"): e for e in root.iterfind("status/node_state")}
     fencing = _fencing_enabled(root)
@@ -49,7 +48,12 @@ def node_lists(root: etree._Element) -> tuple[list[str], list[str], list[str]]:
         )
         if is_online:
             online.append(name)
-        elif fencing and (st is None or st.get("expected") != "down"):
+        elif (
+            fencing
+            and st is not None
+            and st.get("expected") == "member"
+            and st.get("join") != "down"
+        ):
             unclean.append(name)
         else:
             offline.append(name)

@@ -35,7 +35,9 @@ the same DC with no extra protocol rounds:
 
 * **Status section** is rebuilt from membership at the end of each round and
   on shutdown announcements (``node_state`` with in_ccm/crmd/join/expected and
-  the ``shutdown`` transient attribute); it is never restored from disk.
+  the ``shutdown`` transient attribute); it is never restored from disk.  A
+  node that left cleanly gets join/expected "down"; a lost one keeps
+  "member" (UNCLEAN when fencing is enabled, as in Pacemaker).
   ``have-quorum`` follows votequorum (a local, non-ordered signal).
 
 * **Clean shutdown**: the node multicasts ``shutdown`` (Pacemaker's shutdown
@@ -585,8 +587,11 @@ class DaemonCore:
                 el.set("in_ccm", "false")
                 el.set("crmd", "offline")
                 el.set("crm-debug-origin", "tandem-leave")
-                el.set("join", "down")
+                # As Pacemaker: only a clean (acknowledged) leave, or fencing, marks
+                # the node down; a lost node keeps join/expected "member", which the
+                # scheduler reads as UNCLEAN (offline) when fencing is enabled.
                 if peer.left_cleanly:
+                    el.set("join", "down")
                     el.set("expected", "down")
                 # a node that left: its transient attributes go (Pacemaker clears them)
                 for ta in el.findall("transient_attributes"):

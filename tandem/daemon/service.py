@@ -121,14 +121,18 @@ def start_local(progress: Progress, wait: float | None = None) -> None:
 
 
 def wait_until_in(timeout: float) -> dict[str, object]:
-    """Wait until the local tandemd is in sync, knows the DC and has quorum; returns its info."""
+    """Wait until the local tandemd is in sync and knows the DC (pcs: the node is online).
+
+    Quorum is not required: a node of a two-node cluster started alone waits
+    for its peer before votequorum grants it (wait_for_all), yet it is up.
+    """
     started = time.monotonic()
     deadline = started + timeout
     last = "tandemd did not answer"
     while True:
         try:
             info = client.cluster_info()
-            if info.get("synced") and info.get("dc") and info.get("quorate"):
+            if info.get("synced") and info.get("dc"):
                 return info
             last = (
                 f"tandemd is {info.get('phase')}, DC {info.get('dc') or 'not chosen yet'}, "

@@ -322,11 +322,22 @@ def test_corrupted_file_alone_refuses_to_start(two: Lab) -> None:
     backups = sorted(path.parent.glob("cib-*.xml"))
     assert backups
     node(two, "pcmk-1", "cluster", "stop")
-    # pcmk-2 (good copy) first, then pcmk-1 takes it
-    host(two, "cluster", "start", "pcmk-2", "--wait=60")
-    host(two, "cluster", "start", "pcmk-1", "--wait=60")
+    # with pcmk-2 (good copy) running, pcmk-1 takes its copy
+    host(two, "cluster", "start", "--all", "--wait=60")
     wait_for("both back", lambda: all_agree(two, two.nodes, two.nodes))
     assert cib_summary(two, "pcmk-1") == cib_summary(two, "pcmk-2")
+
+
+def test_enabled_node_rejoins_by_itself_after_boot(two: Lab) -> None:
+    out = host(two, "cluster", "enable", "pcmk-2")
+    assert "pcmk-2: Cluster Enabled" in out
+    assert "tandemd: active/enabled" in status(two, "pcmk-2")
+    assert "tandemd: active/disabled" in status(two, "pcmk-1")
+    two.crash("pcmk-2")
+    two.boot("pcmk-2")  # the node init runs `tandem cluster start` (marker present)
+    wait_for("pcmk-2 back without a start command", lambda: all_agree(two, two.nodes, two.nodes))
+    host(two, "cluster", "disable", "--all")
+    assert "tandemd: active/disabled" in status(two, "pcmk-2")
 
 
 # --------------------------------------------------------------------------- three nodes
