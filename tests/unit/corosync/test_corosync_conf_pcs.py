@@ -7,6 +7,7 @@ Only the random cluster_uuid is normalised.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -35,41 +36,66 @@ CASES = [
 UUID_RE = re.compile(r"(cluster_uuid: )[0-9a-f]{32}")
 
 
-def pcs_setup(args: list[str], tmp_path: Path, *extra: str) -> str:
+# Runs pcs's own entry point once per job inside ONE interpreter: each pcs
+# start costs one to three seconds of imports on a loaded machine.  pcs.app.main
+# resets its global options on every call.
+PCS_DRIVER = r"""
+import json, sys
+from pcs.app import main
+for argv in json.loads(sys.argv[1]):
+    try:
+        main(argv)
+    except SystemExit as exc:
+        if exc.code:
+            sys.exit(f"pcs {' '.join(argv)} exited with {exc.code}")
+"""
+
+
+@pytest.fixture(scope="module")
+def pcs_outputs(tmp_path_factory) -> dict[tuple[str, bool], str]:
+    """pcs's corosync.conf for every case, without uuid, and with one for the first two."""
     pcs = shutil.which("pcs")
     assert pcs, "pcs is not installed: run scripts/setup.sh (Debian package pcs)"
-    out = tmp_path / "pcs.conf"
+    with open(pcs) as fh:
+        interpreter = fh.readline()[2:].split()[0]  # '#!/usr/bin/python3 -Es'
+    tmp = tmp_path_factory.mktemp("pcs")
+    jobs: dict[tuple[str, bool], Path] = {}
+    argvs = []
+    for n, case in enumerate(CASES):
+        for uuid in (False, True) if n < 2 else (False,):
+            out = tmp / f"{n}-{uuid}.conf"
+            jobs[(case, uuid)] = out
+            extra = [] if uuid else ["--no-cluster-uuid"]
+            argvs.append(["cluster", "setup", *case.split(), "--corosync_conf", str(out), *extra])
     proc = subprocess.run(
-        [pcs, "cluster", "setup", *args, "--corosync_conf", str(out), *extra],
+        [interpreter, "-Es", "-c", PCS_DRIVER, json.dumps(argvs)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    return out.read_text()
+    return {key: out.read_text() for key, out in jobs.items()}
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_same_bytes_as_pcs_without_uuid(case: str, tmp_path: Path) -> None:
-    args = case.split()
-    expected = pcs_setup(args, tmp_path, "--no-cluster-uuid")
-    spec = parse_setup_argv(args)
+def test_same_bytes_as_pcs_without_uuid(case: str, pcs_outputs) -> None:
+    expected = pcs_outputs[(case, False)]
+    spec = parse_setup_argv(case.split())
     spec.no_cluster_uuid = True
     assert render(spec) == expected
 
 
 @pytest.mark.parametrize("case", CASES[:2])
-def test_same_bytes_as_pcs_with_uuid_normalised(case: str, tmp_path: Path) -> None:
-    args = case.split()
-    expected = pcs_setup(args, tmp_path)
+def test_same_bytes_as_pcs_with_uuid_normalised(case: str, pcs_outputs) -> None:
+    expected = pcs_outputs[(case, True)]
     assert UUID_RE.search(expected), "pcs wrote no cluster_uuid"
-    mine = render(parse_setup_argv(args))
+    mine = render(parse_setup_argv(case.split()))
     assert UUID_RE.search(mine)
     assert UUID_RE.sub(r"\1X", mine) == UUID_RE.sub(r"\1X", expected)
 
 
-def test_pcs_output_parses_back(tmp_path: Path) -> None:
-    text = pcs_setup(CASES[1].split(), tmp_path)
+def test_pcs_output_parses_back(pcs_outputs) -> None:
+    text = pcs_outputs[(CASES[1], True)]
     conf = CorosyncConf.from_text(text)
     assert conf.cluster_name == "c3"
     assert [(n.nodeid, n.name, n.addrs) for n in conf.nodes()] == [
