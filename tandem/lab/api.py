@@ -367,8 +367,12 @@ class Lab:
         while self._live_pid(node, nrec) is not None and time.monotonic() < deadline:
             time.sleep(0.01)
 
-    def crash(self, node: str) -> None:
-        """Power cut: the link disappears and every process of the node dies at once."""
+    def crash(self, node: str) -> float:
+        """Power cut: the link disappears and every process of the node dies at once.
+
+        Returns the wall-clock time (time.time()) at which the link was cut, for
+        benchmarks that compare it with the daemons' own timestamps.
+        """
         with self.dir.locked():
             rec = self._record()
             plan = self.plan
@@ -377,11 +381,13 @@ class Lab:
             # Freeze first so that nothing of the node acts after its link is gone,
             # then cut the link, then kill everything (cgroup.kill works on frozen tasks).
             S.cgroup_freeze(self.cgroup_path(node))
+            cut_at = time.time()
             S.run(["ip", "-n", plan.host_netns, "link", "del", n.veth], check=False)
             self._kill_node(node, rec.node_state.get(node))
             S.netns_del(n.netns)
             rec.node_state[node] = NodeRecord()
             self.dir.save(rec)
+            return cut_at
 
     def boot(self, node: str) -> None:
         """Power on a crashed node: fresh netns, eth0, /run and /dev/shm; persistent folders kept."""
@@ -487,6 +493,12 @@ class Lab:
         self._record()
         return _run(self.host_argv(argv), check=check, timeout=timeout, input=input, capture=capture,
                     text=text, env=env, shown=list(argv))
+
+    def host_spawn(self, argv: Sequence[str], **popen_kwargs: Any) -> subprocess.Popen[Any]:
+        """Start ``argv`` in the lab-host namespace in the background (e.g. an HTTP prober)."""
+        self._record()
+        popen_kwargs.setdefault("start_new_session", True)
+        return subprocess.Popen(self.host_argv(argv), **popen_kwargs)
 
     def host_argv(self, argv: Sequence[str]) -> list[str]:
         """nsenter into the host's netns, with the lab's hosts file and no DNS.

@@ -10,6 +10,7 @@ node, node down, partition sides, boot-time services from the markers in
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ class LabLike(Protocol):
                   capture: bool = True, text: bool = True,
                   env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[Any]: ...
 
-    def crash(self, node: str) -> None: ...
+    def crash(self, node: str) -> float: ...
 
     def boot(self, node: str) -> None: ...
 
@@ -118,9 +119,10 @@ class FakeLab:
         if (enabled / P.ENABLED_CLUSTER).exists():
             self._answer(node, [f"{self.venv}/bin/tandem", "cluster", "start"], None)
 
-    def crash(self, node: str) -> None:
+    def crash(self, node: str) -> float:
         self._require_running(node)
         self.running[node] = False
+        return time.time()
 
     def boot(self, node: str) -> None:
         self.plan.node(node)

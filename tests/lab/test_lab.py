@@ -95,6 +95,10 @@ def test_lab_host_reaches_every_node(lab3: Lab) -> None:
     for node in NODES:
         assert host_ping(lab3, lab3.node_address(node))
         assert host_ping(lab3, node)  # by name: the lab host has the lab's hosts file
+    prober = lab3.host_spawn(["ping", "-c2", "-i0.2", "-W1", "pcmk-2"],
+                             stdout=subprocess.PIPE, text=True)
+    out, _ = prober.communicate(timeout=10)
+    assert prober.returncode == 0 and "2 received" in out
 
 
 def test_bridge_is_not_in_the_root_namespace(lab3: Lab) -> None:
@@ -245,8 +249,10 @@ def test_crash_is_a_power_cut_and_boot_restores(lab3: Lab) -> None:
     netns_file = Path(f"/run/netns/tandem-t-lab-{node}")
     assert netns_file.exists()
 
-    lab3.crash(node)
+    before = time.time()
+    cut_at = lab3.crash(node)
 
+    assert before <= cut_at <= time.time()
     assert lab3.node_pid(node) is None
     assert not any(alive(p) for p in procs), "a process of the crashed node survived"
     assert not netns_file.exists()
