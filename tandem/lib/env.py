@@ -50,12 +50,19 @@ class FileBackend:
 
 
 class LiveBackend:
-    """The running cluster, through tandemd's local client (imported lazily)."""
+    """The running cluster, through tandemd's local client (imported lazily).
+
+    A push sends only the configuration sections that changed, each as one
+    ``replace`` (or ``create``) operation in a single atomic ``apply`` batch:
+    the status section, which the cluster keeps changing, is never sent back,
+    and edits of other sections made meanwhile by someone else are kept.
+    """
 
     is_live = True
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
+        self._loaded: dict[str, bytes] = {}
 
     @property
     def client(self) -> Any:
@@ -65,15 +72,48 @@ class LiveBackend:
             self._client = client
         return self._client
 
+    @staticmethod
+    def _sections(root: etree._Element) -> dict[str, bytes]:
+        conf = root.find("configuration")
+        if conf is None:
+            return {}
+        return {
+            child.tag: etree.tostring(child, method="c14n")
+            for child in conf
+            if isinstance(child.tag, str)
+        }
+
     def load(self) -> etree._Element:
         from tandem.cib import xmlio
 
-        return xmlio.parse_string(self.client.get_cib_xml(), source="live CIB")
+        root = xmlio.parse_string(self.client.get_cib_xml(), source="live CIB")
+        self._loaded = self._sections(root)
+        return root
+
+    def change_ops(self, root: etree._Element) -> list[dict[str, Any]]:
+        """The ``apply`` operations turning the loaded configuration into ``root``'s."""
+        ops: list[dict[str, Any]] = []
+        now = self._sections(root)
+        conf = root.find("configuration")
+        for tag, data in now.items():
+            if self._loaded.get(tag) == data:
+                continue
+            el = conf.find(tag) if conf is not None else None
+            xml = etree.tostring(el, encoding="unicode") if el is not None else ""
+            if tag in self._loaded:
+                ops.append({"op": "replace", "xpath": f"/cib/configuration/{tag}", "xml": xml})
+            else:
+                ops.append({"op": "create", "parent": "/cib/configuration", "xml": xml})
+        for tag in self._loaded:
+            if tag not in now:
+                ops.append({"op": "delete", "xpath": f"/cib/configuration/{tag}"})
+        return ops
 
     def push(self, root: etree._Element) -> None:
-        from tandem.cib import xmlio
-
-        self.client.replace_cib(xmlio.write_string(root, pretty=False))
+        ops = self.change_ops(root)
+        if ops:
+            self.client.apply(ops)
+        self._loaded = self._sections(root)
 
 
 class MemoryBackend:

@@ -305,13 +305,21 @@ def cleanup(
         ops = []
         node_sel = f"[@uname='{node}']" if node else ""
         rsc_sel = f"[@id='{rsc}']" if rsc else ""
-        ops.append({"op": "delete", "xpath": f"/cib/status/node_state{node_sel}/lrm/lrm_resources/lrm_resource{rsc_sel}"})
+        ops.append({
+            "op": "delete",
+            "xpath": f"/cib/status/node_state{node_sel}/lrm/lrm_resources/lrm_resource{rsc_sel}",
+            "missing_ok": True,
+        })
         name_sel = (
             f"[starts-with(@name,'fail-count-{rsc}#') or starts-with(@name,'last-failure-{rsc}#')]"
             if rsc
             else "[starts-with(@name,'fail-count-') or starts-with(@name,'last-failure-')]"
         )
-        ops.append({"op": "delete", "xpath": f"/cib/status/node_state{node_sel}/transient_attributes//nvpair{name_sel}"})
+        ops.append({
+            "op": "delete",
+            "xpath": f"/cib/status/node_state{node_sel}/transient_attributes//nvpair{name_sel}",
+            "missing_ok": True,
+        })
         client.apply(ops)  # type: ignore[attr-defined]
     what = f"resource '{rsc}'" if rsc else "all resources"
     env.report(_info("CLEANED_UP", f"Cleaned up {what}" + (f" on {node}" if node else ""),
