@@ -83,6 +83,7 @@ class NodeInfo:
     maintenance: bool = False
     expected_up: bool = False
     has_state: bool = False
+    fence_reason: str | None = None
     attrs: dict[str, str] = field(default_factory=dict)
     # fail counts: rsc id -> count; last failure: rsc id -> epoch seconds
     fail_counts: dict[str, int] = field(default_factory=dict)
@@ -134,6 +135,7 @@ class RscHistory:
     # recurring monitors that are active (key -> record)
     active_monitors: dict[str, OpRecord] = field(default_factory=dict)
     last_start: OpRecord | None = None
+    failures: list[OpRecord] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -247,8 +249,15 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                 info.online = True
             elif in_ccm and crmd:
                 info.pending = True
-            elif fencing and not in_ccm and expected == "member" and join != "down":
+            elif fencing and expected == "member":
                 info.unclean = True
+                info.fence_reason = (
+                    "peer is no longer part of the cluster"
+                    if not in_ccm
+                    else "peer process is no longer available"
+                )
+            elif in_ccm and not crmd and ns.get("expected") is None and ns.get("crmd") is not None:
+                info.pending = True
             # transient attributes: configured values win (Pacemaker unpacks them first)
             for ta in ns.iterfind("transient_attributes"):
                 for iset in ta.iterfind("instance_attributes"):
@@ -296,7 +305,8 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
     for info in nodes.values():
         if not info.has_state and fencing and is_true(options.get("startup-fencing"), True):
             # never seen: Pacemaker treats it as unclean (offline) until fenced
-            info.unclean = False  # kept offline; fencing of unseen nodes is not scheduled here
+            info.unclean = True
+            info.fence_reason = "node is unclean"
         a = info.attrs
         info.standby = is_true(a.get("standby"))
         info.maintenance = is_true(a.get("maintenance"))
@@ -327,6 +337,50 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
     )
 
 
+HARD_RCS = {OCF_ERR_ARGS, OCF_ERR_UNIMPLEMENTED, OCF_ERR_PERM, OCF_ERR_INSTALLED}
+
+
+def classify(o: OpRecord) -> str:
+    """ok | not_running | failed | hard | fatal | not_installed | pending | cancelled.
+
+    As Pacemaker's determine_op_status: an unexpected rc is a failure; rc 2-5
+    are hard errors (ban the node), rc 6 is fatal (ban everywhere); a probe
+    that finds the agent not installed means "stopped here, and banned".
+    """
+    if o.status == PCMK_EXEC_PENDING or o.call_id < 0:
+        return "pending"
+    if o.status == PCMK_EXEC_CANCELLED:
+        return "cancelled"
+    if o.status == PCMK_EXEC_NOT_INSTALLED:
+        return "not_installed" if o.is_probe else "hard"
+    if o.status in (PCMK_EXEC_ERROR_HARD, PCMK_EXEC_NOT_SUPPORTED, PCMK_EXEC_INVALID):
+        return "hard"
+    if o.status == PCMK_EXEC_ERROR_FATAL:
+        return "fatal"
+    if o.status not in (PCMK_EXEC_DONE,):
+        return "failed"  # timeout, error...
+    rc = o.rc
+    expected = o.expected_rc if o.expected_rc is not None else (OCF_NOT_RUNNING if o.is_probe else OCF_OK)
+    if rc == OCF_NOT_RUNNING:
+        if o.is_probe or expected == OCF_NOT_RUNNING or o.task in ("stop",):
+            return "not_running"
+        return "failed"
+    if rc in (OCF_OK, OCF_RUNNING_PROMOTED):
+        if rc == expected or o.is_probe:
+            return "ok"
+        # e.g. a role=Stopped monitor that found it running
+        return "failed" if expected == OCF_NOT_RUNNING else "ok"
+    if rc in (OCF_DEGRADED, OCF_DEGRADED_PROMOTED):
+        return "ok"
+    if rc == OCF_ERR_INSTALLED and o.is_probe:
+        return "not_installed"
+    if rc == OCF_ERR_CONFIGURED:
+        return "fatal"
+    if rc in HARD_RCS:
+        return "hard"
+    return "failed"
+
+
 def _digest_history(rid: str, node: str, ops: list[OpRecord]) -> RscHistory:
     """Walk one resource's ops in call order and work out its role and failures."""
     h = RscHistory(rsc_id=rid, node=node, ops=ops)
@@ -337,64 +391,51 @@ def _digest_history(rid: str, node: str, ops: list[OpRecord]) -> RscHistory:
     for o in done:
         if o.is_probe:
             h.probed = True
-        if o.status == PCMK_EXEC_CANCELLED:
+        kind = classify(o)
+        if kind == "cancelled":
             continue
-        expected = o.expected_rc if o.expected_rc is not None else (
-            OCF_NOT_RUNNING if o.is_probe else OCF_OK
-        )
-        rc = o.rc
-        if o.task in ("stop",) and rc == OCF_OK and o.status == PCMK_EXEC_DONE:
-            role = ROLE_STOPPED
-            h.failed = False
-            h.failed_op = None
-            h.active_monitors.clear()
-            continue
-        ok = o.status == PCMK_EXEC_DONE and rc in (expected, OCF_OK, OCF_RUNNING_PROMOTED, OCF_NOT_RUNNING) and (
-            rc == expected or o.task == "monitor" and o.interval_ms == 0
-        )
-        if o.status == PCMK_EXEC_DONE and rc == OCF_NOT_RUNNING and o.task == "monitor":
-            if o.interval_ms == 0 or rc == expected:
+        if kind == "ok":
+            if o.task == "stop":
                 role = ROLE_STOPPED
                 h.active_monitors.clear()
-                continue
-            # a recurring monitor found it stopped: a failure
-            role = ROLE_STOPPED
-            h.failed = True
-            h.failed_op = o
-            continue
-        if ok and o.status == PCMK_EXEC_DONE:
-            if o.task == "start":
+            elif o.task in ("start", "migrate_from", "migrate_to"):
                 role = ROLE_STARTED
                 h.last_start = o
-                h.failed = False
             elif o.task == "promote":
                 role = ROLE_PROMOTED
             elif o.task == "demote":
                 role = ROLE_UNPROMOTED
             elif o.task == "monitor":
-                if rc == OCF_RUNNING_PROMOTED:
+                if o.rc == OCF_RUNNING_PROMOTED:
                     role = ROLE_PROMOTED
                 elif ROLE_RANK[role] < ROLE_RANK[ROLE_STARTED]:
                     role = ROLE_STARTED
                 if o.interval_ms > 0:
                     h.active_monitors[o.key] = o
-            elif o.task in ("migrate_from",) or o.task == "migrate_to":
-                role = ROLE_STARTED
+                elif h.last_start is None:
+                    h.last_start = o
+            if o.task in ("stop", "start"):
+                h.failures = [f for f in h.failures if f.task not in ("start", "stop", "monitor")]
             continue
-        # a failure
-        h.failed = True
-        h.failed_op = o
-        if o.task == "start" or o.task == "stop" or o.task == "promote":
-            role = ROLE_STARTED if o.task != "promote" else ROLE_PROMOTED
-        elif o.task == "demote":
+        if kind == "not_running":
+            role = ROLE_STOPPED
+            h.active_monitors.clear()
+            continue
+        if kind == "not_installed":
+            role = ROLE_STOPPED
+            h.failures.append(o)
+            continue
+        # a failure: the resource is (possibly) active there and must be recovered
+        h.failures.append(o)
+        if o.task == "promote" or o.rc in (OCF_RUNNING_PROMOTED, OCF_FAILED_PROMOTED) or o.task == "demote":
             role = ROLE_PROMOTED
         elif ROLE_RANK[role] < ROLE_RANK[ROLE_STARTED]:
             role = ROLE_STARTED
-        if rc in (OCF_RUNNING_PROMOTED, OCF_FAILED_PROMOTED):
-            role = ROLE_PROMOTED
     if pend:
         h.pending = pend[-1]
     h.role = role if role != ROLE_UNKNOWN else ROLE_STOPPED
+    h.failed = any(classify(f) != "not_installed" for f in h.failures)
+    h.failed_op = h.failures[-1] if h.failures else None
     return h
 
 

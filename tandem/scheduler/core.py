@@ -56,9 +56,11 @@ class ScheduleResult:
         """The 'Executing Cluster Transition' lines, in execution order."""
         out = []
         for a in self.graph.execution_order():
+            if a.task == "stonith":
+                out.append(f"Fencing {a.node} ({a.meta.get('action', 'reboot')})")
+                continue
             if a.pseudo:
-                if a.task in ("stonith",):
-                    out.append(f"Fencing {a.node} ({a.meta.get('action', 'reboot')})")
+                out.append(f"Pseudo action:   {a.rsc}_{a.task}_{a.interval_ms}")
                 continue
             if a.rsc is None:
                 out.append(f"Cluster action:  {a.task} on {a.node}")
@@ -281,6 +283,10 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     have_fencing = any(r.is_fencing for r in rscs)
     no_fencing = state.options.fencing_enabled and not have_fencing
 
+    # failures in the history (on-fail, hard errors), before stickiness
+    for r in rscs:
+        rechecks.extend(_apply_failures(r, cib, state, node_order))
+
     # 2. stickiness, then fail-count bans
     for r in rscs:
         if r.managed and r.stickiness >= 1 and len(r.current) == 1:
@@ -331,6 +337,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
         per[r.id] = _create_actions(r, state, graph, quorate, nqp)
         active_on[r.id] = set(r.current)
     _order_constraints(cib, by_id, groups, per, graph)
+    fenced = _fencing(state, graph, per, have_fencing, quorate, nqp, node_order)
     graph.propagate(active_on)
 
     # shutdown: nodes asked to shut down get do_shutdown after their stops
@@ -342,6 +349,8 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
                 A.Graph.order(a, sd, A.ORDERED)
 
     summary: list[str] = []
+    for n, fa in fenced.items():
+        summary.append(f"Fence ({fa.meta.get('action', 'reboot')}) {n} '{state.nodes[n].fence_reason}'")
     for r in rscs:
         summary.extend(_summarise(r, per[r.id]))
 
@@ -364,6 +373,121 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
         rscs=rscs,
         shutdown_nodes=shutdown_nodes,
     )
+
+
+# --------------------------------------------------------------------------- fencing
+
+
+def _fencing(
+    state: ClusterState,
+    graph: A.Graph,
+    per: dict[str, dict[str, object]],
+    have_fencing: bool,
+    quorate: bool,
+    nqp: str,
+    node_order: list[str],
+) -> dict[str, A.Action]:
+    """Fence unclean nodes when we can; stops there are then implied by the fencing.
+
+    Fencing needs it enabled, a device, and quorum (or no-quorum-policy=ignore,
+    or the node still in our membership).  When we cannot fence, stops on an
+    unclean node cannot run: those resources are blocked.
+    """
+    fenced: dict[str, A.Action] = {}
+    action = (state.options.get("fencing-action") or state.options.get("stonith-action") or "reboot").lower()
+    for n in reversed(node_order):
+        info = state.nodes[n]
+        if not info.unclean:
+            continue
+        can = state.options.fencing_enabled and have_fencing and (
+            quorate or nqp == "ignore" or info.online
+        )
+        if can:
+            fa = graph.new(None, "stonith", n, optional=False)
+            fa.meta["action"] = action
+            fenced[n] = fa
+    for acts in per.values():
+        stops: dict[str, A.Action] = acts["stops"]  # type: ignore[assignment]
+        for n, stop in stops.items():
+            if not state.nodes[n].unclean:
+                continue
+            if n in fenced:
+                stop.pseudo = True
+                stop.optional = False
+                A.Graph.order(fenced[n], stop, A.ORDERED)
+            else:
+                stop.runnable = False
+    return fenced
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def _on_fail(r: Rsc, cib: Cib, state: ClusterState, task: str, interval: int) -> str:
+    op = _op_def(r, task, interval)
+    val = op.get("on-fail") if op is not None else None
+    if val is None:
+        val = resolve(cib.op_defaults, RuleContext(now=state.now)).get("on-fail")
+    if val:
+        return val.lower()
+    if task == "stop":
+        return "fence" if state.options.fencing_enabled else "block"
+    return "restart"
+
+
+def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]) -> list[datetime]:
+    """Pacemaker's reaction to failed operations in the history."""
+    from tandem.cib.unpack import classify
+
+    rechecks: list[datetime] = []
+    failed = False
+    for n, h in r.history.items():
+        if n not in state.nodes:
+            continue
+        for f in list(h.failures):
+            if r.failure_timeout_ms > 0 and f.last_rc_change:
+                expires = f.last_rc_change + r.failure_timeout_ms // 1000
+                if state.now.timestamp() >= expires:
+                    h.failures.remove(f)
+                    if f.task == "monitor" and f.interval_ms > 0 and h.last_start is not None:
+                        continue
+                    continue
+                rechecks.append(datetime.fromtimestamp(expires, tz=state.now.tzinfo))
+            kind = classify(f)
+            if kind == "not_installed":
+                r.add_score(n, -INF, f"the agent is not installed on {n} (probe rc={f.rc})", "failure")
+                continue
+            if kind == "hard":
+                r.add_score(n, -INF, f"hard error on {n}: {f.task} rc={f.rc}", "failure")
+            elif kind == "fatal":
+                for m in node_order:
+                    r.add_score(m, -INF, f"fatal error on {n}: {f.task} rc={f.rc}", "failure")
+            on_fail = _on_fail(r, cib, state, f.task, f.interval_ms)
+            if on_fail == "ignore":
+                h.failures.remove(f)
+                continue
+            failed = True
+            if on_fail == "block":
+                r.managed = False
+                r.blocked = True
+            elif on_fail == "stop":
+                r.target_role = ROLE_STOPPED
+            elif on_fail == "standby":
+                state.nodes[n].standby = True
+            elif on_fail == "fence" and state.options.fencing_enabled:
+                state.nodes[n].unclean = True
+                state.nodes[n].fence_reason = f"{r.id} failed there"
+        h.failed = any(classify(f) != "not_installed" for f in h.failures)
+        only_probes = all(o.task == "monitor" and o.interval_ms == 0 for o in h.ops)
+        if not h.failed and h.role != ROLE_STOPPED and h.last_start is None and only_probes:
+            # only failures made it look active, and they no longer count
+            h.role = ROLE_STOPPED
+    r.failed = failed and any(h.failed for h in r.history.values())
+    r.current = [
+        n for n, h in r.history.items()
+        if h.active and n in state.nodes and (state.nodes[n].online or state.nodes[n].unclean)
+    ]
+    return rechecks
 
 
 # --------------------------------------------------------------------------- actions per resource
@@ -643,7 +767,8 @@ def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
         c = cur[0]
         if not start_ok:
             s = stops.get(c)
-            return [_fmt("Stop", r.id, c, start.reason or (s.reason if s else None), False)]
+            blocked = s is not None and not s.runnable
+            return [_fmt("Stop", r.id, c, start.reason or (s.reason if s else None), blocked)]
         if c != nxt:
             verb = "Recover" if r.failed else ("Migrate" if r.allow_migrate and _can_migrate(r) else "Move")
             return [_fmt(verb, r.id, f"{c} -> {nxt}", None, False)]

@@ -81,7 +81,9 @@ class Rsc:
         self.requires = req
         # history
         self.history: dict[str, RscHistory] = state.history.get(rid, {})
-        self.current: list[str] = [n for n, h in self.history.items() if h.active and n in state.nodes]
+        self.current: list[str] = [
+            n for n, h in self.history.items() if h.active and _counts(state, n)
+        ]
         self.role = ROLE_STOPPED
         for n in self.current:
             r = self.history[n].role
@@ -118,6 +120,12 @@ class Rsc:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<Rsc {self.id}>"
+
+
+def _counts(state: ClusterState, node: str) -> bool:
+    """History counts on online nodes, and on unclean ones (active until fenced)."""
+    info = state.nodes.get(node)
+    return info is not None and (info.online or info.unclean)
 
 
 def _rank(role: str) -> int:
