@@ -157,6 +157,22 @@ class Lab:
             return None
         return nrec.pid
 
+    def node_pids(self, node: str, comm: str | None = None) -> list[int]:
+        """Host pids of the node's processes (its cgroup and every cgroup nested below).
+
+        ``comm`` keeps only processes of that name (``/proc/PID/comm``), e.g.
+        ``lab.node_pids("pcmk-1", "apache2")`` to kill httpd on one node by pid.
+        """
+        pids: list[int] = []
+        cg = self.cgroup_path(node)
+        if not cg.exists():
+            return pids
+        for procs in sorted(cg.rglob("cgroup.procs")):
+            pids += S.cgroup_procs(procs.parent)
+        if comm is not None:
+            pids = [p for p in pids if S.proc_comm(p) == comm]
+        return sorted(set(pids))
+
     def is_running(self, node: str) -> bool:
         return self.node_pid(node) is not None
 

@@ -152,6 +152,13 @@ def proc_stat(pid: int) -> tuple[str, int] | None:
     return rest[0], int(rest[19])
 
 
+def proc_comm(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def proc_cgroup2(pid: int) -> str | None:
     try:
         for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():

@@ -187,6 +187,24 @@ def test_private_and_shared_folders(lab3: Lab) -> None:
     assert not Path("/run/only-pcmk-1").exists()
 
 
+def test_node_pids_include_nested_cgroups(lab3: Lab) -> None:
+    """The executor nests cgroups under its daemon's: node_pids still sees them."""
+    sub = lab3.cgroup_path("pcmk-2") / "t-nested"
+    sub.mkdir()
+    try:
+        lab3.exec("pcmk-2", ["sh", "-c", f"echo $$ > {sub}/cgroup.procs; "
+                             "exec sleep 41 > /dev/null 2>&1 &"], check=True)
+        assert wait_for(lambda: len(S.cgroup_procs(sub)) == 1)
+        (pid,) = S.cgroup_procs(sub)
+        assert pid in lab3.node_pids("pcmk-2")
+        assert lab3.node_pids("pcmk-2", "sleep") == [pid]
+        assert pid not in lab3.node_pids("pcmk-1")
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(lambda: not S.cgroup_procs(sub))
+    finally:
+        sub.rmdir()
+
+
 def test_node_processes_are_in_the_node_cgroup(lab3: Lab) -> None:
     for node in NODES:
         cg = lab3.exec(node, ["cat", "/proc/self/cgroup"], check=True).stdout
@@ -433,12 +451,9 @@ def test_vip_and_apache_with_the_real_agents(lab3: Lab) -> None:
             addrs = lab3.exec(node, ["ip", "-4", "-o", "addr"], check=True).stdout
             assert (VIP in addrs) == (node == "pcmk-1")
         # Each node's apache is its own: SIGKILL pcmk-1's (by pid, from its cgroup).
-        victims = [
-            p
-            for p in S.cgroup_procs(lab3.cgroup_path("pcmk-1"))
-            if Path(f"/proc/{p}/comm").read_text().strip() == "apache2"
-        ]
+        victims = lab3.node_pids("pcmk-1", "apache2")
         assert victims
+        assert not set(victims) & set(lab3.node_pids("pcmk-2", "apache2"))
         for pid in victims:
             os.kill(pid, signal.SIGKILL)
         assert wait_for(lambda: not any(alive(p) for p in victims))
