@@ -34,15 +34,7 @@ def listing(env: LibraryEnvironment, full: bool, only: str | None = None) -> lis
                     continue
                 lines.append(f"    Constraint: {c.get('id')}")
                 for rule in c.iterfind("rule"):
-                    exprs = " and ".join(
-                        f"{e.get('attribute')} {e.get('operation')} {e.get('value', '')}".strip()
-                        for e in rule.iterfind("expression")
-                    )
-                    score = rule.get("score", rule.get("score-attribute", ""))
-                    rid = f" (id:{rule.get('id')})" if full else ""
-                    lines.append(f"      Rule: score={score}{rid}")
-                    if exprs:
-                        lines.append(f"        Expression: {exprs}")
+                    lines += _rule_lines(rule, full)
     if only in (None, "order"):
         lines.append("Ordering Constraints:")
         lines += [f"  {lib.describe(c, full)}" for c in data.order]
@@ -52,6 +44,32 @@ def listing(env: LibraryEnvironment, full: bool, only: str | None = None) -> lis
     if data.ticket and only is None:
         lines.append("Ticket Constraints:")
         lines += [f"  {c.get('ticket')} {c.get('rsc')} (id:{c.get('id')})" for c in data.ticket]
+    return lines
+
+
+def _rule_lines(rule, full: bool) -> list[str]:
+    """pcs 0.10's rule layout: ``Rule: boolean-op=and score=N`` then ``Expression:`` lines."""
+
+    def ident(el) -> str:
+        return f" (id:{el.get('id')})" if full else ""
+
+    opts = " ".join(
+        f"{k}={rule.get(k)}" for k in ("boolean-op", "role", "score", "score-attribute")
+        if rule.get(k) is not None
+    )
+    lines = [f"      Rule: {opts}{ident(rule)}"]
+    for e in rule:
+        if e.tag == "expression":
+            parts = [e.get("attribute"), e.get("operation"), e.get("type"), e.get("value")]
+            text = " ".join(p for p in parts if p)
+        elif e.tag == "date_expression":
+            if e.get("operation") == "in_range":
+                text = f"date in_range {e.get('start', '')} to {e.get('end', '')}".strip()
+            else:
+                text = f"date {e.get('operation')} {e.get('end') or e.get('start') or ''}".strip()
+        else:
+            continue
+        lines.append(f"        Expression: {text}{ident(e)}")
     return lines
 
 

@@ -363,11 +363,20 @@ def show_cmd(args: tuple[str, ...]) -> None:
 # ---- move / ban / clear / cleanup
 
 
-def _rsc_node(args: tuple[str, ...], usage: str, known: Sequence[str] = ()) -> tuple[Flags, str, str | None]:
+def _rsc_node(
+    args: tuple[str, ...], usage: str, known: Sequence[str] = (), lifetime: bool = False
+) -> tuple[Flags, str, str | None]:
+    """RESOURCE [NODE] [lifetime=DURATION] (lifetime kept in ``flags.values``)."""
     flags = Flags(args, ["--promoted", "--master", "--wait", "--strict", "--autodelete", *known])
     positional = [a for a in flags.args if "=" not in a]
-    if any("=" in a for a in flags.args):
-        fail("lifetime is not supported yet by tandem; use 'tandem resource clear' instead")
+    for a in flags.args:
+        if "=" not in a:
+            continue
+        name, _, value = a.partition("=")
+        if name == "lifetime" and lifetime:
+            flags.values["lifetime"] = value
+        else:
+            fail(f"invalid option '{a}'")
     if not 1 <= len(positional) <= 2:
         fail(f"Usage: tandem resource {usage}")
     return flags, positional[0], positional[1] if len(positional) == 2 else None
@@ -379,9 +388,10 @@ def ban_cmd(args: tuple[str, ...]) -> None:
     """ban RESOURCE [NODE]: keep RESOURCE off NODE (cli-ban-RESOURCE-on-NODE) until clear."""
     from tandem.lib.commands import resource_move as lib
 
-    flags, rsc, node = _rsc_node(args, "ban RESOURCE [NODE]")
+    flags, rsc, node = _rsc_node(args, "ban RESOURCE [NODE] [lifetime=DURATION]", lifetime=True)
     promoted = "--promoted" in flags or "--master" in flags
-    run(lambda env: lib.ban(env, rsc, node, promoted=promoted))
+    lifetime = flags.values.get("lifetime")
+    run(lambda env: lib.ban(env, rsc, node, promoted=promoted, lifetime=lifetime))
 
 
 @resource.command("move-with-constraint", context_settings=ARGS)
@@ -390,9 +400,16 @@ def move_with_constraint_cmd(args: tuple[str, ...]) -> None:
     """move-with-constraint RESOURCE [NODE]: add cli-prefer-RESOURCE and leave it."""
     from tandem.lib.commands import resource_move as lib
 
-    flags, rsc, node = _rsc_node(args, "move-with-constraint RESOURCE [NODE]")
+    flags, rsc, node = _rsc_node(
+        args, "move-with-constraint RESOURCE [NODE] [lifetime=DURATION]", lifetime=True
+    )
     promoted = "--promoted" in flags or "--master" in flags
-    run(lambda env: lib.move_with_constraint(env, rsc, node, promoted=promoted))
+    lifetime = flags.values.get("lifetime")
+    run(
+        lambda env: lib.move_with_constraint(
+            env, rsc, node, promoted=promoted, lifetime=lifetime
+        )
+    )
 
 
 @resource.command("move", context_settings=ARGS)

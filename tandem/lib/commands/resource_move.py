@@ -9,6 +9,9 @@ removes it again -- which needs the live cluster, so it is refused on a CIB file
 
 from __future__ import annotations
 
+import calendar
+import datetime
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +24,45 @@ from tandem.lib.env import LibraryEnvironment
 from tandem.lib.resource_state import running_nodes
 
 NOT_LIVE = "this command cannot be run on a CIB file, it needs the live cluster"
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
+    r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
+
+
+def lifetime_end(lifetime: str, now: datetime.datetime) -> datetime.datetime | None:
+    """``now`` + an ISO 8601 duration (``PT1H``, ``P1D``...); None when malformed."""
+    m = _DURATION.match(lifetime.strip().upper())
+    if not m:
+        return None
+    years, months, weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    month_index = now.month - 1 + months + 12 * years
+    year, month = now.year + month_index // 12, month_index % 12 + 1
+    day = min(now.day, calendar.monthrange(year, month)[1])
+    shifted = now.replace(year=year, month=month, day=day)
+    return shifted + datetime.timedelta(
+        weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds
+    )
+
+
+def _check_lifetime(
+    env: LibraryEnvironment, lifetime: str | None, now: datetime.datetime | None
+) -> str | None:
+    if lifetime is None:
+        return None
+    now = now or datetime.datetime.now(datetime.UTC)
+    end = lifetime_end(lifetime, now)
+    if end is None:
+        env.report(
+            error(
+                "INVALID_LIFETIME",
+                f"invalid lifetime '{lifetime}', use ISO 8601 duration (e.g. PT1H, P1D)",
+                lifetime=lifetime,
+            )
+        )
+        return None
+    return end.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _info(code: str, message: str, **payload: object) -> Report:
@@ -87,7 +129,17 @@ def _current_node(env: LibraryEnvironment, rsc: str, verb: str) -> str:
     return nodes[0]
 
 
-def _put_location(cib: etree._Element, cid: str, rsc: str, node: str, score: str, role: str) -> None:
+def _put_location(
+    cib: etree._Element,
+    cid: str,
+    rsc: str,
+    node: str,
+    score: str,
+    role: str,
+    end: str | None = None,
+    rule_ids: tuple[str, str, str] | None = None,
+) -> None:
+    """Write a move/ban constraint as crm_resource does (a dated rule with a lifetime)."""
     cons = cib_tools.section(cib, "constraints")
     for old in cons.iterfind("rsc_location"):
         if old.get("id") == cid:
@@ -97,8 +149,17 @@ def _put_location(cib: etree._Element, cid: str, rsc: str, node: str, score: str
     el.set("id", cid)
     el.set("rsc", rsc)
     el.set("role", role)
-    el.set("node", node)
-    el.set("score", score)
+    if end is None:
+        el.set("node", node)
+        el.set("score", score)
+        return
+    rule_id, expr_id, date_id = rule_ids or (f"{cid}-rule", f"{cid}-expr", f"{cid}-lifetime")
+    rule = etree.SubElement(el, "rule", id=rule_id, score=score)
+    rule.set("boolean-op", "and")
+    expr = etree.SubElement(rule, "expression", id=expr_id, attribute="#uname", operation="eq")
+    expr.set("value", node)
+    expr.set("type", "string")
+    etree.SubElement(rule, "date_expression", id=date_id, operation="lt", end=end)
 
 
 def _remove_ids(cib: etree._Element, ids: list[str]) -> list[str]:
@@ -114,18 +175,31 @@ def _remove_ids(cib: etree._Element, ids: list[str]) -> list[str]:
 
 
 def ban(
-    env: LibraryEnvironment, rsc: str, node: str | None = None, *, promoted: bool = False
+    env: LibraryEnvironment,
+    rsc: str,
+    node: str | None = None,
+    *,
+    promoted: bool = False,
+    lifetime: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> str:
-    """Add ``cli-ban-RSC-on-NODE`` (-INFINITY); NODE defaults to where RSC runs."""
+    """Add ``cli-ban-RSC-on-NODE`` (-INFINITY); NODE defaults to where RSC runs.
+
+    ``lifetime`` (ISO 8601 duration) makes the ban expire, counted from ``now``.
+    """
     _check_resource(env, rsc)
+    end = _check_lifetime(env, lifetime, now)
     if node is None:
+        env.raise_if_errors()
         node = _current_node(env, rsc, "moving/banning")
     else:
         _check_node(env, node)
     env.raise_if_errors()
     cib = env.get_cib()
     cid = ban_id(rsc, node)
-    _put_location(cib, cid, rsc, node, "-INFINITY", "Promoted" if promoted else "Started")
+    _put_location(cib, cid, rsc, node, "-INFINITY", "Promoted" if promoted else "Started", end)
+    if end is not None:
+        env.report(_info("MOVE_LIFETIME", f"Migration will take effect until: {end}", end=end))
     env.report(
         warning(
             "BAN_CONSTRAINT_CREATED",
@@ -143,12 +217,19 @@ def ban(
 
 
 def move_with_constraint(
-    env: LibraryEnvironment, rsc: str, node: str | None = None, *, promoted: bool = False
+    env: LibraryEnvironment,
+    rsc: str,
+    node: str | None = None,
+    *,
+    promoted: bool = False,
+    lifetime: str | None = None,
+    now: datetime.datetime | None = None,
 ) -> str:
     """Add ``cli-prefer-RSC`` on NODE (or a ban of the current node) and leave it."""
     _check_resource(env, rsc)
     if node is None:
-        return ban(env, rsc, None, promoted=promoted)
+        return ban(env, rsc, None, promoted=promoted, lifetime=lifetime, now=now)
+    end = _check_lifetime(env, lifetime, now)
     _check_node(env, node)
     env.raise_if_errors()
     cib = env.get_cib()
@@ -165,7 +246,12 @@ def move_with_constraint(
     # A ban of the destination would contradict the move: crm_resource drops it.
     _remove_ids(cib, [ban_id(rsc, node)])
     cid = prefer_id(rsc)
-    _put_location(cib, cid, rsc, node, "INFINITY", "Promoted" if promoted else "Started")
+    _put_location(
+        cib, cid, rsc, node, "INFINITY", "Promoted" if promoted else "Started", end,
+        (f"cli-prefer-rule-{rsc}", f"cli-prefer-expr-{rsc}", f"cli-prefer-lifetime-end-{rsc}"),
+    )
+    if end is not None:
+        env.report(_info("MOVE_LIFETIME", f"Migration will take effect until: {end}", end=end))
     env.report(
         warning(
             "RESOURCE_MOVE_CONSTRAINT_CREATED",
@@ -251,6 +337,14 @@ def move(
     )
 
 
+def _constraint_nodes(c: etree._Element) -> set[str]:
+    nodes = {c.get("node")} if c.get("node") else set()
+    for expr in c.iter("expression"):
+        if expr.get("attribute") == "#uname" and expr.get("operation") == "eq":
+            nodes.add(expr.get("value", ""))
+    return nodes
+
+
 def clear(
     env: LibraryEnvironment, rsc: str, node: str | None = None, *, promoted: bool = False
 ) -> list[str]:
@@ -265,7 +359,7 @@ def clear(
             continue
         if not (cid == prefer_id(rsc) or cid.startswith(f"cli-ban-{rsc}-on-")):
             continue
-        if node is not None and c.get("node") != node:
+        if node is not None and node not in _constraint_nodes(c):
             continue
         if promoted and c.get("role") not in ("Promoted", "Master"):
             continue

@@ -173,3 +173,34 @@ def test_leftover_move_constraints(cluster, metadata):
     assert reports[0].payload["resources"] == ["WebSite"]
     assert "'WebSite'" in reports[0].message
     assert "tandem resource clear" in reports[1].message
+
+
+def test_lifetime_end_arithmetic():
+    import datetime
+
+    now = datetime.datetime(2026, 1, 31, 12, 0, 0, tzinfo=datetime.UTC)
+    assert resource_move.lifetime_end("PT1H", now) == now + datetime.timedelta(hours=1)
+    assert resource_move.lifetime_end("P1M", now).date() == datetime.date(2026, 2, 28)
+    assert resource_move.lifetime_end("P1Y2DT3M", now) == datetime.datetime(
+        2027, 2, 2, 12, 3, tzinfo=datetime.UTC)
+    assert resource_move.lifetime_end("P", now) is None
+    assert resource_move.lifetime_end("1h", now) is None
+
+
+def test_ban_with_lifetime_writes_a_dated_rule(cluster, metadata):
+    import datetime
+
+    now = datetime.datetime(2026, 11, 25, 13, 0, 0, tzinfo=datetime.UTC)
+    env = _env(cluster, metadata)
+    resource_move.ban(env, "WebSite", "pcmk-2", lifetime="PT1H", now=now)
+    c = cluster.root.find("configuration/constraints/rsc_location[@id='cli-ban-WebSite-on-pcmk-2']")
+    rule = c.find("rule")
+    assert (rule.get("id"), rule.get("score")) == ("cli-ban-WebSite-on-pcmk-2-rule", "-INFINITY")
+    assert rule.find("expression").get("value") == "pcmk-2"
+    assert rule.find("date_expression").get("end") == "2026-11-25 14:00:00Z"
+    assert resource_move.clear(_env(cluster, metadata), "WebSite", "pcmk-2") == [
+        "cli-ban-WebSite-on-pcmk-2"
+    ]
+    with pytest.raises(TandemError) as exc:
+        resource_move.ban(_env(cluster, metadata), "WebSite", "pcmk-2", lifetime="1 hour")
+    assert exc.value.code == "INVALID_LIFETIME"
