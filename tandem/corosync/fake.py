@@ -114,6 +114,8 @@ class InMemoryTransport:
         return self.pid
 
     def join(self, group: str) -> None:
+        if self._lost():
+            return
         self._check("cpg_join")
         if group in self._joined:
             raise _cs_error("CS_ERR_EXIST", f"cpg_join of group {group!r}")
@@ -121,6 +123,8 @@ class InMemoryTransport:
         self._cluster._enqueue(_Queued("join", self, group))
 
     def leave(self, group: str) -> None:
+        if self._lost():
+            return
         self._check("cpg_leave")
         if group not in self._joined:
             raise _cs_error("CS_ERR_NOT_EXIST", f"cpg_leave of group {group!r}")
@@ -128,6 +132,8 @@ class InMemoryTransport:
         self._cluster._enqueue(_Queued("leave", self, group))
 
     def mcast(self, group: str, payload: bytes) -> None:
+        if self._lost():
+            return
         self._check("cpg_mcast_joined")
         if group not in self._joined:
             raise _cs_error("CS_ERR_NOT_EXIST", f"cpg_mcast_joined to group {group!r}")
@@ -167,6 +173,7 @@ class InMemoryTransport:
 
     def close(self) -> None:
         if self.dead:
+            self.closed = True  # from now on, calls are errors
             return
         self.closed = True
         self._cluster._process_exit(self)
@@ -192,6 +199,10 @@ class InMemoryTransport:
         self._events.append(event)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+
+    def _lost(self) -> bool:
+        """corosync went away under a live process (stop): calls are ignored, not errors."""
+        return self.dead and not self.closed
 
     def _check(self, call: str) -> None:
         if self.dead:

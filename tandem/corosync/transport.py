@@ -186,7 +186,11 @@ class ClusterTransport(Protocol):
       ``next_event()`` waits for one (the asyncio outer loop uses it);
     - errors are :class:`tandem.errors.CorosyncError` (cs_error name in the
       payload) and :class:`tandem.errors.NotRunningError` when corosync is not
-      running on this node.
+      running on this node;
+    - once corosync went away (a :class:`TransportClosed` event is queued),
+      ``join``/``leave``/``mcast`` are silently ignored, so that a daemon can
+      finish its current step and then handle the event; after our own
+      ``close()`` every call raises CS_ERR_BAD_HANDLE.
     """
 
     @property
@@ -272,6 +276,7 @@ class CorosyncTransport:
         self._quorate = False
         self._closed = False
         self._fds: dict[int, int] = {}
+        self._lost = False  # corosync went away (not closed by us)
         self._pid = os.getpid()
         #: how many times corosync answered CS_ERR_TRY_AGAIN (messages were queued)
         self.flow_control_waits = 0
@@ -323,6 +328,8 @@ class CorosyncTransport:
         return self._pid
 
     def join(self, group: str) -> None:
+        if self._lost:
+            return
         self._check("cpg_join")
         if group in self._cpg:
             raise CorosyncError(
@@ -332,23 +339,38 @@ class CorosyncTransport:
                     {"call": "cpg_join", "cs_error": "CS_ERR_EXIST", "group": group},
                 )
             )
-        handle = self._b.CpgHandle(self._on_deliver, self._on_confchg)
+        try:
+            handle = self._b.CpgHandle(self._on_deliver, self._on_confchg)
+        except CorosyncError as exc:
+            if self._connection_lost(exc):
+                return
+            raise
         try:
             handle.join(group)
-        except BaseException:
+        except BaseException as exc:
             handle.finalize()
+            if isinstance(exc, CorosyncError) and self._connection_lost(exc):
+                return
             raise
         self._cpg[group] = handle
         self._outbox[group] = deque()
         self._watch(handle)
 
     def leave(self, group: str) -> None:
+        if self._lost:
+            return
         self._check("cpg_leave")
         handle = self._group_handle(group, "cpg_leave")
-        handle.leave(group)
+        try:
+            handle.leave(group)
+        except CorosyncError as exc:
+            if not self._connection_lost(exc):
+                raise
         # The handle stays open until our own leave is delivered (see _on_confchg).
 
     def mcast(self, group: str, payload: bytes) -> None:
+        if self._lost:
+            return
         self._check("cpg_mcast_joined")
         self._group_handle(group, "cpg_mcast_joined")
         self._outbox[group].append(bytes(payload))
@@ -406,6 +428,7 @@ class CorosyncTransport:
         return self._events.popleft()
 
     def close(self) -> None:
+        self._lost = False  # from now on, calls are errors (we closed it ourselves)
         if self._closed:
             return
         self._shutdown()
@@ -459,8 +482,17 @@ class CorosyncTransport:
                 return
             self._shutdown(f"corosync connection lost: {exc}")
 
+    def _connection_lost(self, exc: CorosyncError) -> bool:
+        """CS_ERR_LIBRARY from a call: corosync is gone.  Close with TransportClosed."""
+        if exc.reports[0].payload.get("cs_error") != "CS_ERR_LIBRARY":
+            return False
+        if not self._closed:
+            self._shutdown(f"corosync connection lost: {exc}")
+        return True
+
     def _shutdown(self, reason: str | None = None) -> None:
         self._closed = True
+        self._lost = reason is not None
         if self._retry is not None:
             self._retry.cancel()
         for handle in [self._q, *self._cpg.values()]:
@@ -482,7 +514,12 @@ class CorosyncTransport:
         for group, box in self._outbox.items():
             handle = self._cpg.get(group)
             while box and handle is not None:
-                rc = handle.mcast(box[0])
+                try:
+                    rc = handle.mcast(box[0])
+                except CorosyncError as exc:
+                    if self._connection_lost(exc):
+                        return
+                    raise
                 if rc != self._b.CsError.CS_OK:  # TRY_AGAIN: flow control
                     self.flow_control_waits += 1
                     if self._loop is not None:

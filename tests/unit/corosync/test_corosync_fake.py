@@ -192,8 +192,11 @@ def test_crash_delivers_already_sent_messages_unless_lost():
     cluster.crash(3)
     assert delivered(ts[1].poll()) == [(3, b"last words")]
     assert ts[3].poll() == []  # the crashed process gets nothing more
+    ts[3].mcast("g", b"ghost")  # corosync is gone: ignored, never delivered
+    cluster.run_until_idle()
+    assert delivered(ts[1].poll()) == []
     with pytest.raises(CorosyncError):
-        ts[3].mcast("g", b"ghost")
+        ts[3].members("g")
     cluster2, ts2 = joined_cluster(3)
     ts2[3].mcast("g", b"lost")
     cluster2.crash(3, lose_pending=True)
@@ -205,6 +208,10 @@ def test_stop_tells_the_local_processes_and_reconnect_needs_a_start():
     cluster, ts = joined_cluster(2)
     cluster.stop(2)
     assert TransportClosed in {type(e) for e in ts[2].poll()}
+    ts[2].mcast("g", b"after stop")  # ignored until the daemon handles TransportClosed
+    ts[2].close()
+    with pytest.raises(CorosyncError):
+        ts[2].mcast("g", b"after close")  # our own close: an error
     with pytest.raises(NotRunningError) as exc:
         cluster.connect(2)
     assert "corosync is not running" in str(exc.value)

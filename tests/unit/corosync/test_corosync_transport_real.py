@@ -174,15 +174,33 @@ def test_losing_corosync_yields_transport_closed_and_closes_everything():
         ev = await asyncio.wait_for(t.next_event(), 2)
         assert isinstance(ev, TransportClosed) and "CS_ERR_LIBRARY" in ev.reason
         assert stub.quorum.finalized and stub.cpg[0].finalized
+        t.mcast("g", b"x")  # ignored: the daemon learns from TransportClosed
+        assert stub.cpg[0].sent == []
         with pytest.raises(CorosyncError):
-            t.mcast("g", b"x")
+            t.quorum()
         with pytest.raises(CorosyncError):
             await t.next_event()
 
     asyncio.run(scenario())
 
 
-def test_try_again_is_retried_by_the_loop():
+def test_library_error_during_mcast_closes_instead_of_raising():
+    stub = make_stub()
+    t = CorosyncTransport.connect(bindings=stub)
+    t.join("g")
+    t.poll()
+    cpg = stub.cpg[0]
+
+    def dead(payload):
+        raise CorosyncError(Report("COROSYNC_ERROR", "gone", {"cs_error": "CS_ERR_LIBRARY"}))
+
+    cpg.mcast = dead
+    t.mcast("g", b"x")
+    assert [type(e) for e in t.poll()] == [TransportClosed]
+    t.close()
+    with pytest.raises(CorosyncError):
+        t.mcast("g", b"y")  # after our own close(): an error again
+
     async def scenario():
         stub = make_stub()
         t = CorosyncTransport.connect(bindings=stub)
