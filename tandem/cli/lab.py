@@ -103,7 +103,9 @@ def status(as_json: bool, lab_name: str) -> None:
         click.echo("Partition: none")
     for n in st["nodes"]:
         pid = f"init pid {n['pid']}" if n["pid"] else ""
-        click.echo(f"  {n['name']:<12} {n['address']:<15} {n['state']:<8} {pid}".rstrip())
+        enabled = f"enabled: {','.join(n['enabled']) or '-'}"
+        click.echo(f"  {n['name']:<12} {n['address']:<15} {n['state']:<8} {enabled:<24} "
+                   f"{pid}".rstrip())
 
 
 @lab.command("exec", context_settings=PASS_THROUGH)

@@ -539,9 +539,11 @@ class Lab:
         nodes = []
         for n in plan.nodes:
             pid = self._live_pid(n.name, rec.node_state.get(n.name))
+            enabled_dir = Path(str(self.dir.persist_root(n.name)) + "/etc/tandem/enabled")
+            enabled = sorted(p.name for p in enabled_dir.iterdir()) if enabled_dir.is_dir() else []
             nodes.append({"name": n.name, "address": n.address,
                           "state": "running" if pid else "stopped", "pid": pid,
-                          "netns": n.netns})
+                          "netns": n.netns, "enabled": enabled})
         return {
             "lab": self.name,
             "state": rec.phase,

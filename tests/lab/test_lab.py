@@ -95,8 +95,9 @@ def test_lab_host_reaches_every_node(lab3: Lab) -> None:
     for node in NODES:
         assert host_ping(lab3, lab3.node_address(node))
         assert host_ping(lab3, node)  # by name: the lab host has the lab's hosts file
-    prober = lab3.host_spawn(["ping", "-c2", "-i0.2", "-W1", "pcmk-2"],
-                             stdout=subprocess.PIPE, text=True)
+    prober = lab3.host_spawn(
+        ["ping", "-c2", "-i0.2", "-W1", "pcmk-2"], stdout=subprocess.PIPE, text=True
+    )
     out, _ = prober.communicate(timeout=10)
     assert prober.returncode == 0 and "2 received" in out
 
@@ -115,8 +116,12 @@ def test_bridge_is_not_in_the_root_namespace(lab3: Lab) -> None:
 
 def test_exec_exit_code_stdin_and_environment(lab3: Lab) -> None:
     assert lab3.exec("pcmk-1", ["sh", "-c", "exit 7"]).returncode == 7
-    out = lab3.exec("pcmk-3", ["sh", "-c", 'echo "$TANDEM_LAB $TANDEM_LAB_NODE $X"'],
-                    env={"X": "given", "PATH": os.environ["PATH"]}, check=True).stdout
+    out = lab3.exec(
+        "pcmk-3",
+        ["sh", "-c", 'echo "$TANDEM_LAB $TANDEM_LAB_NODE $X"'],
+        env={"X": "given", "PATH": os.environ["PATH"]},
+        check=True,
+    ).stdout
     assert out == "t-lab pcmk-3 given\n"
     assert lab3.exec("pcmk-2", ["cat"], input="through stdin").stdout == "through stdin"
 
@@ -192,8 +197,11 @@ def test_node_pids_include_nested_cgroups(lab3: Lab) -> None:
     sub = lab3.cgroup_path("pcmk-2") / "t-nested"
     sub.mkdir()
     try:
-        lab3.exec("pcmk-2", ["sh", "-c", f"echo $$ > {sub}/cgroup.procs; "
-                             "exec sleep 41 > /dev/null 2>&1 &"], check=True)
+        lab3.exec(
+            "pcmk-2",
+            ["sh", "-c", f"echo $$ > {sub}/cgroup.procs; exec sleep 41 > /dev/null 2>&1 &"],
+            check=True,
+        )
         assert wait_for(lambda: len(S.cgroup_procs(sub)) == 1)
         (pid,) = S.cgroup_procs(sub)
         assert pid in lab3.node_pids("pcmk-2")
@@ -309,6 +317,8 @@ def test_boot_starts_only_what_is_enabled(lab3: Lab) -> None:
         after = lab3.node_path(node, "/var/log/tandem/boot.log").read_text()[len(before) :]
         assert f"{node} init: booted" in after
         assert "api: started" not in after
+        by_name = {n["name"]: n for n in lab3.status()["nodes"]}
+        assert by_name[node]["enabled"] == [] and by_name["pcmk-1"]["enabled"] == ["api"]
     finally:
         lab3.node_path(node, "/etc/tandem/enabled/api").touch()
 
@@ -544,8 +554,7 @@ def test_down_after_interrupted_up(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _leftovers("t-lab-i") == []
 
 
-def test_checkout_hidden_by_a_private_folder_is_bound_back(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checkout_hidden_by_a_private_folder_is_bound_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkout under e.g. /var/log stays visible in nodes at the same path."""
     fake_checkout = Path(f"/var/log/tandem-lab-test-{os.getpid()}/checkout")
     fake_checkout.mkdir(parents=True)
