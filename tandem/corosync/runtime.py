@@ -124,3 +124,42 @@ def quorum_status() -> QuorumState:
         two_node=info.two_node,
         wait_for_all=info.wait_for_all,
     )
+
+
+@dataclass(frozen=True)
+class VoteNode:
+    """One configured node as votequorum sees it (corosync-quorumtool's membership table)."""
+
+    nodeid: int
+    name: str
+    votes: int
+    state: str  # "member", "dead", "leaving", or "unknown" (never seen since start)
+
+
+_NODE_STATES = {1: "member", 2: "dead", 3: "leaving"}
+
+
+def quorum_nodes() -> list[VoteNode]:
+    """votes and state of every nodelist node, by node id."""
+    from tandem.corosync.bindings import CmapHandle, VotequorumHandle
+    from tandem.errors import CorosyncError
+
+    with CmapHandle() as cmap:
+        nodes = nodelist_from_cmap(cmap.items("nodelist.node."))
+    out = []
+    with VotequorumHandle() as vq:
+        for node in nodes:
+            try:
+                info = vq.getinfo(node.nodeid)
+            except CorosyncError:
+                out.append(VoteNode(node.nodeid, node.name, 0, "unknown"))
+                continue
+            out.append(
+                VoteNode(
+                    node.nodeid,
+                    node.name,
+                    info.node_votes,
+                    _NODE_STATES.get(info.node_state, "unknown"),
+                )
+            )
+    return out

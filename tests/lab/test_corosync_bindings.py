@@ -518,6 +518,16 @@ def test_three_nodes_partition_and_heal(cluster_factory) -> None:
     assert major[-1]["quorate"] is True
     left = [e for e in major if e["kind"] == "confchg"][-1]["left"]
     assert left == [[3, 3]]  # CPG_REASON_NODEDOWN
+    states = c.py_json(
+        1,
+        "import json; from tandem.corosync.runtime import quorum_nodes;"
+        "print(json.dumps([[n.nodeid, n.name, n.votes, n.state] for n in quorum_nodes()]))",
+    )
+    assert states == [
+        [1, "pcmk-1", 1, "member"],
+        [2, "pcmk-2", 1, "member"],
+        [3, "pcmk-3", 1, "dead"],
+    ]
 
     routes("del")
     back = read_events(
