@@ -536,3 +536,31 @@ def test_three_nodes_partition_and_heal(cluster_factory) -> None:
     assert back[-1]["quorate"] is True
     joined = [e for e in back if e["kind"] == "confchg"][-1]["joined"]
     assert joined == [[1, 4], [2, 4]]  # CPG_REASON_NODEUP
+
+
+QUORATE = (
+    "import json; from tandem.corosync.runtime import quorum_status; q = quorum_status();"
+    "print(json.dumps([q.quorate, list(q.members), q.wait_for_all, q.two_node]))"
+)
+
+
+def test_two_node_wait_for_all_after_a_full_restart(cluster_factory) -> None:
+    """two_node implies wait_for_all: a node started alone stays inquorate until it sees its peer.
+
+    The in-memory fake promises the same (test_two_node_wait_for_all_keeps_a_lone_fresh_node_inquorate).
+    """
+    c = cluster_factory(2)
+    assert c.py_json(1, QUORATE) == [True, [1, 2], True, True]
+    for i in (1, 2):
+        c.corosync[i].kill()
+        c.corosync[i].wait(timeout=30)
+    c.start(1)
+    c.wait_members([1], 1)
+    assert c.py_json(1, QUORATE) == [False, [1], True, True]
+    c.start(2)
+    c.wait_members([1, 2], 2)
+    assert c.py_json(1, QUORATE)[:2] == [True, [1, 2]]
+    # Now that all were seen, losing the peer keeps quorum.
+    c.corosync[2].kill()
+    c.wait_members([1], 1)
+    assert c.py_json(1, QUORATE)[:2] == [True, [1]]
