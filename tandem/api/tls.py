@@ -82,13 +82,7 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
 
 
 def client_context() -> ssl.SSLContext:
-    """Encrypts but does not verify the peer certificate, as pcs does between nodes.
+    """See :func:`tandem.api.client.client_context` (kept here for callers of this module)."""
+    from tandem.api.client import client_context as ctx
 
-    The token (obtained with the hacluster password) is what authenticates;
-    certificate pinning is listed as future work in docs/api.md.
-    """
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA store to load: nothing is verified
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    return ctx
+    return ctx()
