@@ -103,26 +103,38 @@ def build_node(cfg: dict) -> None:
     setns(cfg["netns_path"], CLONE_NEWNET)
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC), "unshare")
     mount("none", "/", None, MS_REC | MS_PRIVATE)
+
+    # Open every source before anything is mounted over anything: a state
+    # directory or checkout under a folder made private (/run, /var/log...)
+    # stays reachable through its descriptor (/proc/self/fd/N).
+    def opath(p: str) -> int:
+        return os.open(p, os.O_PATH | os.O_CLOEXEC)
+
+    root = cfg["persist_root"]
+    dir_fds = {}
+    for d in cfg["persistent"]:
+        os.makedirs(root + d, exist_ok=True)
+        os.makedirs(d, exist_ok=True)  # mount point (an empty folder at worst)
+        dir_fds[d] = opath(root + d)
+    file_fds = {target: opath(src) for target, src in cfg["bind_files"].items()}
+    keep_fds = {p: opath(p) for p in cfg["rebind"]}
+    cg_fd = opath("/sys/fs/cgroup")
+
     # Our copies of the mounts under /run (notably /run/netns/*, which pin other
     # nodes' network namespaces) must go, or a crashed node's namespace would
     # live on as long as any other node does.
     detach_under(("/run", "/dev/shm"))
 
-    # Open what must stay reachable before anything hides it.
-    keep_fds = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in cfg["rebind"]}
-    cg_fd = os.open("/sys/fs/cgroup", os.O_PATH | os.O_CLOEXEC)
+    def bind(fd: int, target: str, flags: int = MS_BIND | MS_REC) -> None:
+        mount(f"/proc/self/fd/{fd}", target, None, flags)
+        os.close(fd)
 
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    mount(f"/proc/self/fd/{cg_fd}", "/sys/fs/cgroup", None, MS_BIND | MS_REC)
-    os.close(cg_fd)
+    bind(cg_fd, "/sys/fs/cgroup")
 
-    root = cfg["persist_root"]
-    for d in cfg["persistent"]:
-        src = root + d
-        os.makedirs(src, exist_ok=True)
-        os.makedirs(d, exist_ok=True)
-        mount(src, d, None, MS_BIND | MS_REC)
+    for d, fd in dir_fds.items():
+        bind(fd, d)
     for sub in cfg["log_subdirs"]:
         os.makedirs(os.path.join("/var/log", sub), exist_ok=True)
     os.makedirs("/etc/tandem/enabled", exist_ok=True)
@@ -132,13 +144,12 @@ def build_node(cfg: dict) -> None:
     os.chmod("/run/lock", 0o1777)
     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
 
-    for target, src in cfg["bind_files"].items():
-        mount(src, target, None, MS_BIND)
+    for target, fd in file_fds.items():
+        bind(fd, target, MS_BIND)
 
     for path, fd in keep_fds.items():
         os.makedirs(path, exist_ok=True)
-        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        os.close(fd)
+        bind(fd, path)
 
     socket.sethostname(cfg["node"])
     os.chdir("/")
