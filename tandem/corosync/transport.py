@@ -277,6 +277,7 @@ class CorosyncTransport:
         self._closed = False
         self._fds: dict[int, int] = {}
         self._lost = False  # corosync went away (not closed by us)
+        self._retired: list[Any] = []  # left groups' handles, finalized outside dispatch
         self._pid = os.getpid()
         #: how many times corosync answered CS_ERR_TRY_AGAIN (messages were queued)
         self.flow_control_waits = 0
@@ -400,6 +401,8 @@ class CorosyncTransport:
         return nodelist_from_cmap(self._cmap.items("nodelist.node."))
 
     def poll(self) -> list[ClusterEvent]:
+        while self._retired:
+            self._retired.pop().finalize()
         if not self._closed and self._loop is None:
             self._flush()
             for handle in [self._q, *self._cpg.values()]:
@@ -495,9 +498,10 @@ class CorosyncTransport:
         self._lost = reason is not None
         if self._retry is not None:
             self._retry.cancel()
-        for handle in [self._q, *self._cpg.values()]:
+        for handle in [self._q, *self._cpg.values(), *self._retired]:
             self._unwatch(handle)
             handle.finalize()
+        self._retired.clear()
         self._vq.finalize()
         self._cmap.finalize()
         self._cpg.clear()
@@ -551,12 +555,12 @@ class CorosyncTransport:
             handle = self._cpg.pop(group)
             self._outbox.pop(group, None)
             self._views.pop(group, None)
+            # Never finalize a handle from inside its own dispatch: later.
+            self._unwatch(handle)
             if self._loop is not None:
-                # Not from inside this handle's own dispatch: finalize on the next turn.
-                self._unwatch(handle)
                 self._loop.call_soon(handle.finalize)
             else:
-                handle.finalize()
+                self._retired.append(handle)
 
     def _on_quorum(self, quorate: bool, ring_seq: int, nodes: list[int]) -> None:
         del ring_seq

@@ -298,6 +298,34 @@ out["timings"] = [t.token, t.consensus, t.detection_ms]
 out["nodelist"] = [[n.nodeid, n.name, list(n.addrs)] for n in runtime.read_nodelist()]
 out["running"] = runtime.is_running()
 out["qs"] = [runtime.quorum_status().quorate, list(runtime.quorum_status().members)]
+
+# CorosyncTransport without an asyncio loop (poll mode): join, mcast, leave, join again.
+import time
+from tandem.corosync.transport import ConfChange, CorosyncTransport, Deliver
+
+
+def wait_for(t, pred):
+    for _ in range(100):
+        for ev in t.poll():
+            if pred(ev):
+                return ev
+        time.sleep(0.02)
+    raise AssertionError("event not seen")
+
+
+t = CorosyncTransport.connect()
+kinds = []
+for round_ in range(2):
+    t.join("tcs-poll")
+    t.mcast("tcs-poll", b"r%d" % round_)
+    ev = wait_for(t, lambda e: isinstance(e, Deliver))
+    kinds.append(ev.payload.decode())
+    t.leave("tcs-poll")
+    ev = wait_for(t, lambda e: isinstance(e, ConfChange) and e.left)
+    kinds.append(int(ev.left[0].reason))
+    t.poll()
+t.close()
+out["poll_mode"] = kinds
 print(json.dumps(out))
 """
 
@@ -319,6 +347,7 @@ def test_single_node_bindings_round_trip(cluster_factory) -> None:
     assert out["nodelist"] == [[1, "pcmk-1", ["192.0.2.101"]]]
     assert out["running"] is True
     assert out["qs"] == [True, [1]]
+    assert out["poll_mode"] == ["r0", 2, "r1", 2]  # 2 = CPG_REASON_LEAVE
 
 
 NOT_RUNNING_PROBE = r"""

@@ -142,7 +142,9 @@ def test_poll_mode_events_queueing_and_self_leave():
     assert q.quorate and q.members == (LOCAL, 6) and q.two_node
     t.leave("g")
     assert t.poll()[0].left[0].reason is CpgReason.LEAVE
-    assert cpg.finalized  # our own leave delivered: the handle is closed
+    assert not cpg.finalized  # never from inside its own dispatch...
+    assert t.poll() == []
+    assert cpg.finalized  # ...but at the next poll
     with pytest.raises(CorosyncError) as exc:
         t.mcast("g", b"late")
     assert exc.value.reports[0].payload["cs_error"] == "CS_ERR_NOT_EXIST"
@@ -159,7 +161,8 @@ def test_pid_is_learned_when_corosync_sees_another_pid_namespace():
     assert t.local_pid == 4242
     t.leave("g")
     t.poll()
-    assert stub.cpg[0].finalized
+    t.poll()
+    assert stub.cpg[0].finalized  # our leave was recognised under the learned pid
 
 
 def test_losing_corosync_yields_transport_closed_and_closes_everything():
