@@ -95,6 +95,25 @@ def lab(name: str) -> None:
         print("host auth:", p.stdout.strip().replace("\n", "; "), p.stderr.strip())
         t, p = in_node("pcmk-2", "pcsd", "status", "pcmk-1", "pcmk-2")
         print(f"before crash: pcsd status {t:.2f}s -> {p.stdout.strip()!r}")
+        # set up and start the cluster through the daemons (as tests/lab/test_api_cluster.py)
+        from test_api_cluster import CLIENT_SCRIPT
+
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "client.py"
+            script.write_text(CLIENT_SCRIPT)
+            script.chmod(0o644)
+            Path(tmp).chmod(0o755)
+            for what in ("setup", "start"):
+                _t, p = _timed([tandem, "lab", "exec", "--lab", name, "pcmk-2", "--",
+                                sys.executable, str(script), what, "pcmk-1", "pcmk-2"])
+                print(f"cluster {what} through the daemons: {p.stdout.strip()} {p.stderr.strip()}")
+        for _ in range(60):
+            _t, p = in_node("pcmk-2", "status")
+            if "Online: [ pcmk-1 pcmk-2 ]" in p.stdout:
+                break
+            time.sleep(1)
+        t, p = in_node("pcmk-2", "status")
+        print(f"before crash: tandem status {t:.2f}s rc={p.returncode}")
         subprocess.run([tandem, "lab", "crash", "--lab", name, "pcmk-1"], check=True,
                        capture_output=True)
         for _ in range(3):
