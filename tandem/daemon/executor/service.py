@@ -255,6 +255,12 @@ class ExecutorService:
         except Exception as exc:  # a runner bug must still produce a result
             log.exception("agent run failed")
             result = AgentResult(int(OcfRc.ERR_GENERIC), ExecStatus.ERROR, f"executor error: {exc}")
+        if result.status is not ExecStatus.DONE or (result.rc != 0 and request.action != "monitor"):
+            log.info("%s %s (%s): rc=%d status=%s %s", request.rsc_id, request.action,
+                     request.spec, result.rc, result.status.name, result.exit_reason)
+            if result.stderr:
+                log.debug("%s %s stderr: %s", request.rsc_id, request.action,
+                          result.stderr[-2000:])
         self._post(self.core.on_result, cmd.run_id, result)
 
 
