@@ -103,7 +103,11 @@ class Collector:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"no {action} event within {timeout}s; seen {self.seen}")
-            ev = self.q.get(timeout=remaining)
+            try:
+                ev = self.q.get(timeout=remaining)
+            except queue.Empty:
+                raise AssertionError(
+                    f"no {action} event within {timeout}s; seen {self.seen}") from None
             self.seen.append(ev)
             if ev.status is ExecStatus.CANCELLED:
                 continue
@@ -608,8 +612,9 @@ ORACLE_CIB = """<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoc
 
 def _crm_simulate(cib: etree._Element, path: Path) -> str:
     path.write_bytes(etree.tostring(cib))
-    proc = subprocess.run(["crm_simulate", "-S", "-x", str(path)], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        ["crm_simulate", "-S", "-x", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -623,13 +628,13 @@ def test_crm_simulate_reads_our_records(cg_base: Path, tmp_path: Path) -> None:
     """Pacemaker's own scheduler, fed our records, sees a steady state, then a failure."""
     if shutil.which("crm_simulate") is None:
         pytest.fail("crm_simulate (pacemaker-cli-utils) is not installed")
-    cib = etree.fromstring(ORACLE_CIB.format(hb_state=tmp_path / "hb.state",
-                                             td_state=tmp_path / "td.state").encode())
+    cib = etree.fromstring(
+        ORACLE_CIB.format(hb_state=tmp_path / "hb.state", td_state=tmp_path / "td.state").encode()
+    )
     lrm = cib.find(".//lrm_resources")
     col = Collector()
     tree = CgroupTree(cg_base)
-    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
-                          cgroups=tree)
+    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=tree)
     by_rsc: dict[str, etree._Element] = {}
 
     def record(ev: OpEvent) -> None:
@@ -642,11 +647,15 @@ def test_crm_simulate_reads_our_records(cg_base: Path, tmp_path: Path) -> None:
     try:
         n = 0
         for rsc, interval in (("tex-hb", 10000), ("tex-td", 3_600_000)):
-            for action, iv, target in (("monitor", 0, 7), ("start", 0, 0),
-                                       ("monitor", interval, 0)):
+            for action, iv, target in (
+                ("monitor", 0, 7),
+                ("start", 0, 0),
+                ("monitor", interval, 0),
+            ):
                 n += 1
-                req = request_from_cib(cib, rsc, action, iv,
-                                       transition_key=f"{n}:1:{target}:tex-dc")
+                req = request_from_cib(
+                    cib, rsc, action, iv, transition_key=f"{n}:1:{target}:tex-dc"
+                )
                 svc.submit(req)
                 record(col.wait(action))
         steady = _crm_simulate(cib, tmp_path / "steady.xml")
