@@ -202,7 +202,8 @@ def test_builtin_dummy_daemon_kill_detected_by_cgroup(cg_base: Path, tmp_path: P
         (main, failure) = op_elements(ev, "tex-node")
         assert main.get("tandem-trigger") == "cgroup-empty"
         assert failure.get("id") == "tex-td_last_failure_0"
-        print(f"\n[figure] tandem Dummy daemon SIGKILL -> monitor rc 7: {dt * 1000:.1f} ms")
+        print(f"\n[figure] tandem Dummy daemon SIGKILL -> monitor rc 7: {dt * 1000:.1f} ms "
+              "(includes waiting for the host's PID 1 to reap the zombie)")
         svc.submit(OpRequest("tex-td", spec, "stop", params=params))
         assert col.wait("stop").rc == 0
     finally:
