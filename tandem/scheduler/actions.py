@@ -94,7 +94,9 @@ class Graph:
                     if not (flags & ASYMMETRIC and then.optional):
                         then.runnable = False
                         if then.reason is None:
-                            then.reason = f"unrunnable {a.rsc} {a.task}"
+                            then.reason = (
+                                a.reason if a.pseudo and a.reason else f"unrunnable {a.rsc} {a.task}"
+                            )
                         changed.append(then)
                 if flags & FIRST_IMPLIES_THEN and not a.optional and then.optional:
                     then.optional = False

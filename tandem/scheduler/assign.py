@@ -115,9 +115,6 @@ class Assigner:
                 for n in new:
                     value = self.node_attr(n, coloc.node_attribute)
                     score = self.best_score_matching(coloc, source, value)
-                    if factor < 0 and score < 0:
-                        # An anti-colocated dependent's dislikes do not attract the primary.
-                        continue
                     delta_f = factor * score
                     delta = int(delta_f - 0.5) if delta_f < 0 else int(delta_f + 0.5)
                     if delta == 0 and score != 0:
@@ -228,6 +225,12 @@ class Assigner:
         if r.assigning:
             return None
         r.assigning = True
+        g = r.group
+        if g is not None and not g.printed:
+            g.printed = True
+            self.score_log.append(("pcmk__group_assign", g.id, dict(g.allowed)))
+            for m in g.members:
+                self.score_log.append(("pcmk__group_assign", m.id, dict(m.allowed)))
         for c in r.this_with:
             if c.primary.unassigned:
                 self.assign(c.primary)

@@ -23,7 +23,7 @@ from tandem.errors import CibError
 from tandem.scheduler import actions as A
 from tandem.scheduler.assign import Assigner
 from tandem.scheduler.provenance import Contribution, NullRecorder
-from tandem.scheduler.rsc import Coloc, Rsc, primitive_meta
+from tandem.scheduler.rsc import Coloc, GroupState, Rsc, primitive_meta
 
 INF = S.INFINITY
 
@@ -130,7 +130,7 @@ def _targets(name: str | None, pattern: str | None, by_id: dict[str, Rsc], group
     return []
 
 
-def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], node_order: list[str]) -> list[datetime]:
+def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], node_order: list[str], group_states: dict[str, GroupState]) -> list[datetime]:
     rechecks: list[datetime] = []
     for loc in cib.locations:
         targets: list[Rsc] = []
@@ -145,6 +145,19 @@ def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], group
         role = (loc.role or "").lower()
         if role in ("promoted", "master", "unpromoted", "slave"):
             continue  # role-specific preferences only matter to promotable clones
+        group_members = groups.get(loc.rsc or "") if not loc.sets and not loc.rsc_pattern else None
+        if group_members:
+            # The group and its first member take the score; later members
+            # only become allowed there (they follow the first one).
+            full = group_members[0]
+            gstate = group_states.get(loc.rsc or "")
+            targets = [full]
+            if gstate is not None:
+                targets.insert(0, gstate)  # type: ignore[arg-type]
+            for m in group_members[1:]:
+                for n in ([loc.node] if loc.node else node_order):
+                    if n in state.nodes and (loc.node or loc.rules):
+                        m.ensure_node(n)
         if loc.rules:
             for rule in loc.rules:
                 rscore_txt = rule.get("score")
@@ -247,11 +260,12 @@ def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) 
         if (c.with_rsc_role or "").lower() in ("promoted", "master", "unpromoted", "slave"):
             continue
         if c.rsc in groups:
-            for m in groups[c.rsc]:
-                add(c.id, m, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
+            # the first member honours all of the group's colocations, later
+            # members only the mandatory ones (they follow the first anyway)
+            for i, m in enumerate(groups[c.rsc]):
+                if i == 0 or abs(score) >= INF:
+                    add(c.id, m, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
             continue
-        if c.with_rsc in groups:
-            prim = groups[c.with_rsc][-1] if score < 0 else groups[c.with_rsc][0]
         add(c.id, dep, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
 
 
@@ -276,7 +290,18 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
                 r.allowed[n] = 0
                 if base.get(n):
                     r.add_score(n, base[n], f"node {n}'s base score", "node")
-    rechecks = _apply_locations(cib, state, by_id, groups, node_order)
+    group_states = {
+        gid: GroupState(gid, members, recorder) for gid, members in groups.items() if members
+    }
+    for g in group_states.values():
+        for m in g.members:
+            m.group = g
+        if symmetric:
+            for n in node_order:
+                g.allowed[n] = 0
+                if base.get(n):
+                    g.add_score(n, base[n], f"node {n}'s base score", "node")
+    rechecks = _apply_locations(cib, state, by_id, groups, node_order, group_states)
     rechecks.extend(ctx.next_change)
 
     # fencing enabled but no device: nothing can be managed
@@ -645,13 +670,41 @@ def _timeout_ms(op) -> int | None:  # noqa: ANN001
 
 
 def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], per: dict[str, dict[str, object]], graph: A.Graph) -> None:
-    def actions_of(r: Rsc, task: str) -> list[A.Action]:
+    def actions_of_prim(r: Rsc, task: str) -> list[A.Action]:
         acts = per[r.id]
         if task == "start":
             return [acts["start"]] if acts["start"] is not None else []  # type: ignore[list-item]
         if task == "stop":
             return list(acts["stops"].values())  # type: ignore[union-attr]
         return []
+
+    gacts: dict[str, dict[str, A.Action]] = {}
+    for gid, members in groups.items():
+        if not members:
+            continue
+        ga = {t: graph.new(gid, t, None, optional=True) for t in ("start", "running", "stop", "stopped")}
+        for a in ga.values():
+            a.pseudo = True
+        gacts[gid] = ga
+        for m in members:
+            for st in actions_of_prim(m, "start"):
+                A.Graph.order(ga["start"], st, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)
+                A.Graph.order(st, ga["running"], A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
+            for sp in actions_of_prim(m, "stop"):
+                A.Graph.order(ga["stop"], sp, A.ORDERED | A.FIRST_IMPLIES_THEN)
+                A.Graph.order(sp, ga["stopped"], A.ORDERED | A.FIRST_IMPLIES_THEN)
+        A.Graph.order(ga["stopped"], ga["start"], A.ORDERED)
+
+    def group_action(name: str, task: str, as_first: bool) -> list[A.Action]:
+        ga = gacts.get(name)
+        if ga is None:
+            return []
+        if as_first:
+            task = {"start": "running", "stop": "stopped"}.get(task, task)
+        return [ga[task]] if task in ga else []
+
+    def actions_of(r: Rsc, task: str) -> list[A.Action]:
+        return actions_of_prim(r, task)
 
     def first_end(name: str, task: str) -> list[Rsc]:
         if name in by_id:
@@ -674,7 +727,33 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
             for t in actions_of(then, ta):
                 A.Graph.order(f, t, flags)
 
+    def link_any(first: str, fa: str, then: str, ta: str, flags: int) -> None:
+        fas = group_action(first, fa, True) or [
+            a for r in first_end(first, fa) for a in actions_of(r, fa)
+        ]
+        tas = group_action(then, ta, False) or [
+            a for r in then_end(then, ta) for a in actions_of(r, ta)
+        ]
+        for f in fas:
+            for t in tas:
+                if f.rsc != t.rsc:
+                    A.Graph.order(f, t, flags)
+
     def one(first: str, fa: str, then: str, ta: str, kind: str, symmetrical: bool) -> None:
+        if first in gacts or then in gacts:
+            if kind == "mandatory":
+                flags = A.ORDERED | A.FIRST_IMPLIES_THEN
+                if fa in ("start", "promote"):
+                    flags |= A.UNRUNNABLE_FIRST_BLOCKS
+                if not symmetrical:
+                    flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
+            else:
+                flags = A.ORDERED
+            link_any(first, fa, then, ta, flags)
+            if symmetrical and fa in inverse and ta in inverse:
+                iflags = A.ORDERED | (A.THEN_IMPLIES_FIRST if kind == "mandatory" else 0)
+                link_any(then, inverse[ta], first, inverse[fa], iflags)
+            return
         for fr in first_end(first, fa):
             for tr in then_end(then, ta):
                 if fr is tr:

@@ -101,6 +101,7 @@ class Rsc:
         self.with_this: list[Coloc] = []
         self.blocked = False
         self.restart_reason: str | None = None
+        self.group: GroupState | None = None
 
     # ---- scores with provenance
     def add_score(self, node: str, amount: int, label: str, kind: str, source: str | None = None) -> None:
@@ -160,3 +161,30 @@ def primitive_meta(prim: Primitive, cib_rsc_defaults: list, ctx: RuleContext, pa
         resolve(p.meta_sets, ctx, into=meta)
     resolve(cib_rsc_defaults, ctx, into=meta)
     return meta
+
+
+class GroupState:
+    """A group's own scores (printed as ``pcmk__group_assign``); members do the placing."""
+
+    kind = "group"
+
+    def __init__(self, gid: str, members: list[Rsc], recorder: NullRecorder) -> None:
+        self.id = gid
+        self.members = members
+        self.allowed: dict[str, int] = {}
+        self.rec = recorder
+        self.printed = False
+        self.params: dict[str, str] = {}
+        self.meta: dict[str, str] = {}
+        self.prim = None
+
+    def add_score(self, node: str, amount: int, label: str, kind: str, source: str | None = None) -> None:
+        if node not in self.allowed:
+            return
+        self.allowed[node] = S.add(self.allowed[node], amount)
+        if self.rec.enabled:
+            self.rec.contribute(self.id, node, Contribution(label, amount, kind, source))
+
+    def ensure_node(self, node: str, initial: int = 0) -> None:
+        if node not in self.allowed:
+            self.allowed[node] = initial
