@@ -680,3 +680,25 @@ def test_crm_simulate_reads_our_records(cg_base: Path, tmp_path: Path) -> None:
         col.wait("stop")
     finally:
         svc.close()
+
+
+def test_promote_demote_passthrough_with_stateful(cg_base: Path, tmp_path: Path) -> None:
+    """ocf:pacemaker:Stateful: promote makes monitor answer 8 (running promoted)."""
+    col = Collector()
+    svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put,
+                          cgroups=CgroupTree(cg_base))
+    spec = AgentSpec.parse("ocf:pacemaker:Stateful")
+    params = {"state": str(tmp_path / "st.state")}
+    try:
+        results = []
+        for action, target in (("start", 0), ("monitor", 0), ("promote", 0), ("monitor", 8),
+                               ("demote", 0), ("monitor", 0), ("stop", 0), ("monitor", 7)):
+            svc.submit(OpRequest("tex-st", spec, action, params=params, timeout_ms=20000,
+                                 transition_key=f"1:1:{target}:t"))
+            ev = col.wait(action)
+            results.append((action, ev.rc, ev.failed))
+        assert results == [("start", 0, False), ("monitor", 0, False), ("promote", 0, False),
+                           ("monitor", 8, False), ("demote", 0, False), ("monitor", 0, False),
+                           ("stop", 0, False), ("monitor", 7, False)]
+    finally:
+        svc.close()

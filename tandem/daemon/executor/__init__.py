@@ -32,7 +32,9 @@ Turn an event into CIB status XML with
 ``lrm_rsc_op`` elements to put in the resource's ``lrm_resource``, replacing
 those with the same id), ``deleted_record_ids(event)`` (ids to remove: a
 cancelled recurring op) or simply ``merge_into(lrm_resource_el, event, node,
-reload)``; ``lrm_resource(rsc_id, spec)`` makes the container.
+reload)``; ``lrm_resource(rsc_id, spec)`` makes the container, and
+``merge_into_node_state(node_state_el, event, node, reload)`` does it all
+under a ``node_state`` (creating ``lrm``/``lrm_resources``/``lrm_resource``).
 
 Semantics
 ---------
@@ -86,6 +88,7 @@ from tandem.daemon.executor.records import (
     deleted_record_ids,
     lrm_resource,
     merge_into,
+    merge_into_node_state,
     op_attributes,
     op_elements,
 )
@@ -111,6 +114,7 @@ __all__ = [
     "deleted_record_ids",
     "lrm_resource",
     "merge_into",
+    "merge_into_node_state",
     "op_attributes",
     "op_elements",
     "request_from_cib",

@@ -119,3 +119,25 @@ def merge_into(lrm_rsc: etree._Element, event: OpEvent, node_name: str,
             lrm_rsc.remove(old)
     for el in new:
         lrm_rsc.append(el)
+
+
+def merge_into_node_state(node_state: etree._Element, event: OpEvent, node_name: str,
+                          reload: ReloadInfo = NO_RELOAD) -> etree._Element:
+    """Apply an event under a ``node_state``: creates ``lrm``/``lrm_resources``/``lrm_resource``.
+
+    Returns the ``lrm_resource`` element.  ``lrm`` gets the node_state's id,
+    as Pacemaker writes it.
+    """
+    lrm = node_state.find("lrm")
+    if lrm is None:
+        lrm = etree.SubElement(node_state, "lrm", {"id": node_state.get("id", node_name)})
+    resources = lrm.find("lrm_resources")
+    if resources is None:
+        resources = etree.SubElement(lrm, "lrm_resources")
+    rsc_id = event.request.rsc_id
+    rsc = next((r for r in resources.findall("lrm_resource") if r.get("id") == rsc_id), None)
+    if rsc is None:
+        rsc = lrm_resource(rsc_id, event.request.spec)
+        resources.append(rsc)
+    merge_into(rsc, event, node_name, reload)
+    return rsc

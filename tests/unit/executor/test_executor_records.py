@@ -248,3 +248,18 @@ def test_records_serialize_as_xml() -> None:
     (el,) = op_elements(event(req), "n")
     back = etree.fromstring(etree.tostring(el))
     assert back.get("id") == "r_last_0"
+
+
+def test_merge_into_node_state_builds_the_tree() -> None:
+    from tandem.daemon.executor.records import merge_into_node_state
+
+    ns = etree.Element("node_state", {"id": "1", "uname": "pcmk-1"})
+    start = OpRequest("ClusterIP", IP, "start", params=IP_PARAMS)
+    mon = OpRequest("ClusterIP", IP, "monitor", interval_ms=30000, params=IP_PARAMS)
+    merge_into_node_state(ns, event(start), "pcmk-1")
+    merge_into_node_state(ns, event(mon, call_id=6), "pcmk-1")
+    merge_into_node_state(ns, event(OpRequest("Other", IP, "monitor"), rc=7), "pcmk-1")
+    assert ns.find("lrm").get("id") == "1"
+    rscs = ns.findall("lrm/lrm_resources/lrm_resource")
+    assert [r.get("id") for r in rscs] == ["ClusterIP", "Other"]
+    assert [o.get("id") for o in rscs[0]] == ["ClusterIP_last_0", "ClusterIP_monitor_30000"]
