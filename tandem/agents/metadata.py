@@ -179,15 +179,16 @@ class MetadataSource(Protocol):
         ...
 
 
-# LSB scripts have no meta-data; Pacemaker synthesises this.
+# LSB scripts have no meta-data; these are the actions Pacemaker synthesises for them
+# (its values, unitless seconds, are what pcs copies into default operations).
 _LSB_ACTIONS = (
-    Action("meta-data", timeout="5s"),
-    Action("start", timeout="15s"),
-    Action("stop", timeout="15s"),
-    Action("status", timeout="15s"),
-    Action("restart", timeout="15s"),
-    Action("force-reload", timeout="15s"),
-    Action("monitor", timeout="15s", interval="15s"),
+    Action("meta-data", timeout="5"),
+    Action("start", timeout="15"),
+    Action("stop", timeout="15"),
+    Action("status", timeout="15"),
+    Action("restart", timeout="15"),
+    Action("force-reload", timeout="15"),
+    Action("monitor", timeout="15", interval="15"),
 )
 
 
@@ -220,6 +221,10 @@ class OcfMetadataSource:
             cached = self._cache.get(agent)
         if cached is not None:
             return cached
+        if agent.standard not in ("ocf", "lsb"):
+            raise self._not_installed(
+                agent, f"resource standard '{agent.standard}' is not supported by tandem"
+            )
         path = self.agent_path(agent)
         if "/" in agent.type or (agent.provider and "/" in agent.provider):
             raise self._not_installed(agent, "invalid agent name")
