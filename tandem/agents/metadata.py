@@ -140,7 +140,7 @@ def parse_metadata(agent: AgentName, xml: str | bytes) -> AgentMetadata:
             Parameter(
                 name=name,
                 required=_truthy(p.get("required")),
-                unique=_truthy(p.get("unique")) or _truthy(p.get("unique-group")),
+                unique=_truthy(p.get("unique")),
                 reloadable=_truthy(p.get("reloadable")),
                 type=(content.get("type") if content is not None else None) or "string",
                 default=content.get("default") if content is not None else None,
