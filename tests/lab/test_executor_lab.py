@@ -33,12 +33,14 @@ from tandem.daemon.executor import (
     ExecutorService,
     OpEvent,
     OpRequest,
+    default_cgroup_base,
     lrm_resource,
     merge_into,
     op_elements,
     request_from_cib,
 )
 from tandem.daemon.executor.cgroup import cgroup2_mount, own_cgroup
+from tandem.lab.testing import lab_fixture
 
 pytestmark = pytest.mark.lab
 
@@ -363,9 +365,18 @@ esac
 
 def _scenario_main() -> None:
     """Entry point inside the namespace: ``python -c 'import ...; _scenario_main()' NAME BASE``."""
-    name, base = sys.argv[1], Path(sys.argv[2])
+    name, base_arg = sys.argv[1], sys.argv[2]
+    if name == "apache-node":
+        # inside a lab node: the executor's default place, under the node's cgroup
+        base = default_cgroup_base()
+        assert base is not None, "no cgroup v2 inside the node"
+        Path("/run/lock").mkdir(exist_ok=True)
+        out = scenario_apache(base, private_mounts=False)
+        out["base"] = str(base)
+        print(json.dumps(out))
+        return
     fn = {"ipaddr2": scenario_ipaddr2, "apache": scenario_apache}[name]
-    print(json.dumps(fn(base)))
+    print(json.dumps(fn(Path(base_arg))))
 
 
 # PID 1 of a private PID namespace: runs the scenario and reaps every orphan at
@@ -476,12 +487,13 @@ APACHE_PARAMS = {
 }
 
 
-def scenario_apache(base: Path) -> dict:
-    # private /run (pid file, lock dir) and /var/log/apache2 in this mount namespace
-    subprocess.run(["mount", "-t", "tmpfs", "tex-run", "/run"], check=True)
-    Path("/run/lock").mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "tex-log", "/var/log/apache2"], check=True)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+def scenario_apache(base: Path, private_mounts: bool = True) -> dict:
+    if private_mounts:
+        # private /run (pid file, lock dir) and /var/log/apache2 in this mount namespace
+        subprocess.run(["mount", "-t", "tmpfs", "tex-run", "/run"], check=True)
+        Path("/run/lock").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "tex-log", "/var/log/apache2"], check=True)
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     col = Collector()
     tree = CgroupTree(base)
     svc = ExecutorService("tex-node", SubprocessRunner(node_name="tex-node"), col.put, cgroups=tree)
@@ -702,3 +714,36 @@ def test_promote_demote_passthrough_with_stateful(cg_base: Path, tmp_path: Path)
                            ("stop", 0, False), ("monitor", 7, False)]
     finally:
         svc.close()
+
+
+# -- inside a real lab node (tandem.lab): nesting under the node's cgroup --------
+
+lab1 = lab_fixture("tex-exec", nodes=1)
+
+
+def _check_apache(out: dict) -> None:
+    assert out["probe"]["rc"] == 7
+    assert out["start"]["rc"] == 0 and out["start"]["populated"] is True
+    assert out["pids"] and out["comms"] == ["apache2"]
+    assert out["watching"] is True
+    assert out["monitor"]["rc"] == 0
+    after = out["after_kill"]
+    assert after["rc"] == 7 and after["trigger"] == "cgroup-empty" and after["failed"]
+    assert out["stop"]["rc"] == 0
+    assert out["start2"]["rc"] == 0 and out["stop2"]["rc"] == 0
+    assert out["cgroup_left"] is False
+
+
+def test_apache_in_lab_node_nests_under_node_cgroup(lab1) -> None:  # type: ignore[no-untyped-def]
+    node = lab1.nodes[0]
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+            "import test_executor_lab as t; t._scenario_main()")
+    proc = lab1.exec(node, [PY, "-c", code, "apache-node", "-"], timeout=240,
+                     cwd=str(HERE.parent.parent))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert Path(out["base"]) == lab1.cgroup_path(node) / "tandem-rsc"
+    _check_apache(out)
+    print(f"\n[figure] apache in lab node {node}: start {out['start']['exec_ms']} ms, "
+          f"SIGKILL -> monitor rc 7 {out['kill_to_rc7_ms']:.1f} ms (monitor "
+          f"{out['after_kill']['exec_ms']} ms), clean stop {out['stop2']['exec_ms']} ms")
