@@ -357,8 +357,10 @@ def classify(o: OpRecord) -> str:
         return "hard"
     if o.status == PCMK_EXEC_ERROR_FATAL:
         return "fatal"
-    if o.status not in (PCMK_EXEC_DONE,):
-        return "failed"  # timeout, error...
+    if o.status not in (PCMK_EXEC_DONE, PCMK_EXEC_ERROR):
+        return "failed"  # timeout...
+    # done or error: the rc against the expected rc decides (Pacemaker knows better
+    # than the executor whether this result is a failure)
     rc = o.rc
     expected = o.expected_rc if o.expected_rc is not None else (OCF_NOT_RUNNING if o.is_probe else OCF_OK)
     if rc == OCF_NOT_RUNNING:

@@ -467,8 +467,8 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
     rechecks: list[datetime] = []
     failed = False
     for n, h in r.history.items():
-        if n not in state.nodes:
-            continue
+        if n not in state.nodes or not (state.nodes[n].online or state.nodes[n].unclean):
+            continue  # offline nodes' history is not considered
         for f in list(h.failures):
             if r.failure_timeout_ms > 0 and f.last_rc_change:
                 expires = f.last_rc_change + r.failure_timeout_ms // 1000
@@ -490,6 +490,9 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
             on_fail = _on_fail(r, cib, state, f.task, f.interval_ms)
             if on_fail == "ignore":
                 h.failures.remove(f)
+                r.failure_ignored = True
+                if f.task == "stop" and h.ops and max(h.ops, key=lambda o: o.call_id) is f:
+                    h.role = ROLE_STOPPED  # pretend the stop succeeded
                 continue
             failed = True
             if on_fail == "block":
