@@ -53,17 +53,23 @@ print(json.dumps({n: [r.status, r.message] for n, r in res.items()}))
 def admin() -> Iterator[tuple[str, str]]:
     user = "tdmtest" + secrets.token_hex(3)
     password = "Pw-" + secrets.token_urlsafe(12)
-    subprocess.run(["useradd", "--no-create-home", "--gid", "haclient", "--shell",
-                    "/usr/sbin/nologin", user], check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True
+        )
         yield user, password
     finally:
         subprocess.run(["userdel", user], capture_output=True)
 
 
-def tandem(lab: Any, node: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def tandem(
+    lab: Any, node: str, *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return lab.exec(node, [TANDEM, *args], timeout=timeout)
 
 
@@ -95,14 +101,34 @@ def online_in_status(lab: Any, node: str) -> set[str]:
 
 
 def metrics(lab: Any, from_node: str, of_node: str) -> dict[str, float]:
-    p = lab.exec(from_node, ["curl", "-sk", "--max-time", "10", f"https://{of_node}:2224/metrics"],
-                 timeout=30)
+    p = lab.exec(
+        from_node,
+        ["curl", "-sk", "--max-time", "10", f"https://{of_node}:2224/metrics"],
+        timeout=30,
+    )
     out = {}
     for line in p.stdout.splitlines():
         if line and not line.startswith("#"):
             key, _, val = line.rpartition(" ")
             out[key] = float(val)
     return out
+
+
+def placement_agrees(lab: Any, status_node: str, metrics_node: str) -> bool:
+    """``tandem status`` resource lines and the metrics' active lines name the same nodes."""
+    out = tandem(lab, status_node, "status").stdout
+    shown: dict[str, set[str]] = {}
+    for rid, where in re.findall(r"^\s+\* (\S+)\t\([^)]*\):\t (.*)$", out, re.M):
+        shown[rid] = set(re.findall(r"Started (\S+)", where))
+    m = metrics(lab, status_node, metrics_node)
+    active: dict[str, set[str]] = {}
+    for key, v in m.items():
+        if key.startswith("ha_cluster_pacemaker_resources{") and 'status="active"' in key:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', key))
+            active.setdefault(labels["resource"], set())
+            if v == 1:
+                active[labels["resource"]].add(labels["node"])
+    return bool(shown) and shown == active
 
 
 def node_online(m: dict[str, float], node: str) -> float | None:
@@ -129,7 +155,8 @@ def test_cluster_from_one_node_through_the_daemons(
 
     # 2. cluster setup: every node's daemon writes corosync.conf and the same authkey
     assert client(lab, tmp, "setup", "pcmk-1", "pcmk-2") == {
-        "pcmk-1": ["ok", "Succeeded"], "pcmk-2": ["ok", "Succeeded"],
+        "pcmk-1": ["ok", "Succeeded"],
+        "pcmk-2": ["ok", "Succeeded"],
     }
     keys = [lab.node_path(n, "/etc/corosync/authkey").read_bytes() for n in ("pcmk-1", "pcmk-2")]
     assert keys[0] == keys[1] and len(keys[0]) >= 16
@@ -141,10 +168,19 @@ def test_cluster_from_one_node_through_the_daemons(
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "both online")
 
     # 4. /metrics agrees with tandem status
-    m = wait_for(lambda: (lambda mm: mm if node_online(mm, "pcmk-2") == 1 else None)(
-        metrics(lab, "pcmk-1", "pcmk-2")), 60, "metrics of pcmk-2")
+    m = wait_for(
+        lambda: (lambda mm: mm if node_online(mm, "pcmk-2") == 1 else None)(
+            metrics(lab, "pcmk-1", "pcmk-2")
+        ),
+        60,
+        "metrics of pcmk-2",
+    )
     assert node_online(m, "pcmk-1") == 1
     assert m["ha_cluster_corosync_quorate"] == 1
+    assert tandem(lab, "pcmk-1", "property", "set", "stonith-enabled=false").returncode == 0
+    p = tandem(lab, "pcmk-1", "resource", "create", "d1", "ocf:heartbeat:Dummy")
+    assert p.returncode == 0, p.stderr
+    wait_for(lambda: placement_agrees(lab, "pcmk-1", "pcmk-2"), 60, "metrics vs status")
 
     # 5. stop and start pcmk-2 from pcmk-1
     res = client(lab, tmp, "stop", "pcmk-2")
@@ -156,12 +192,16 @@ def test_cluster_from_one_node_through_the_daemons(
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "pcmk-2 back")
 
     # 6. crash pcmk-1: PCSD Status on pcmk-2 answers Offline, metrics follow
-    subprocess.run([TANDEM, "lab", "crash", "--lab", "api", "pcmk-1"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [TANDEM, "lab", "crash", "--lab", "api", "pcmk-1"], check=True, capture_output=True
+    )
     st = tandem(lab, "pcmk-2", "pcsd", "status", "pcmk-1", "pcmk-2")
     assert st.returncode == 1 and st.stdout == "pcmk-1: Offline\npcmk-2: Online\n"
-    # pcmk-2 also has a token for itself only if it was authenticated from pcmk-2; the
-    # known-hosts written on pcmk-1 is pcmk-1's own: check pcmk-2's view through its daemon
-    wait_for(lambda: node_online(metrics(lab, "pcmk-2", "pcmk-2"), "pcmk-1") == 0, 90,
-             "pcmk-1 offline in metrics")
+    # (pcmk-2 has tokens for both nodes: cluster setup shared pcmk-1's known-hosts)
+    wait_for(
+        lambda: node_online(metrics(lab, "pcmk-2", "pcmk-2"), "pcmk-1") == 0,
+        90,
+        "pcmk-1 offline in metrics",
+    )
     assert online_in_status(lab, "pcmk-2") == {"pcmk-2"}
+    wait_for(lambda: placement_agrees(lab, "pcmk-2", "pcmk-2"), 60, "metrics vs status after")

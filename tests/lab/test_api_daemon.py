@@ -53,8 +53,13 @@ class Daemon:
     env: dict[str, str]
 
     def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None,
-        raw: bytes | None = None, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
@@ -85,7 +90,10 @@ class Daemon:
 
     def tandem(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(VENV_BIN / "tandem"), *args], capture_output=True, text=True, env=self.env,
+            [str(VENV_BIN / "tandem"), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
             timeout=60,
         )
 
@@ -96,7 +104,7 @@ def start_daemon(root: Path, *extra: str) -> Daemon:
     pw = root / "passwords.json"
     write_password_file(pw, {"hacluster": PASSWORD})
     fake = root / "fake-tandem"
-    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {root}/actions.log\necho \"did $*\"\n")
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {root}/actions.log\necho "did $*"\n')
     fake.chmod(0o755)
     log = root / "daemon.log"
     env = {
@@ -109,14 +117,24 @@ def start_daemon(root: Path, *extra: str) -> Daemon:
         "TANDEM_API_PORT": str(port),
     }
     args = [
-        str(VENV_BIN / "tandemd-api"), "--bind", "127.0.0.1", "--port", str(port),
-        "--node-name", "localhost", "--tandem-command", str(fake), "--log-file", str(log),
+        str(VENV_BIN / "tandemd-api"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--node-name",
+        "localhost",
+        "--tandem-command",
+        str(fake),
+        "--log-file",
+        str(log),
         "--no-create-user",
     ]
     if not any(a.startswith("--auth-backend") for a in extra):
         args += ["--auth-backend", f"file:{pw}"]
-    proc = subprocess.Popen([*args, *extra], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*args, *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     d = Daemon(proc, port, root, log, env)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -152,8 +170,10 @@ def test_tls_with_a_self_signed_certificate_and_private_files(daemon: Daemon) ->
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", daemon.port), 5) as raw, \
-            ctx.wrap_socket(raw) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", daemon.port), 5) as raw,
+        ctx.wrap_socket(raw) as tls,
+    ):
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
         assert tls.getpeercert(binary_form=True)
     # plain HTTP is not served
@@ -187,8 +207,12 @@ def test_host_auth_cli_good_and_bad_password(daemon: Daemon) -> None:
 
 
 def test_every_call_but_login_needs_a_token(daemon: Daemon) -> None:
-    for method, path in [("GET", "/api/v1/check-auth"), ("GET", "/api/v1/status"),
-                         ("POST", "/api/v1/cluster/start"), ("POST", "/api/v1/cluster/setup")]:
+    for method, path in [
+        ("GET", "/api/v1/check-auth"),
+        ("GET", "/api/v1/status"),
+        ("POST", "/api/v1/cluster/start"),
+        ("POST", "/api/v1/cluster/setup"),
+    ]:
         for token in (None, "forged-" + secrets.token_urlsafe(32)):
             status, body = daemon.request(method, path, {}, token=token)
             assert status == 401, (method, path, body)
@@ -218,10 +242,24 @@ def test_bad_input_is_4xx_and_the_daemon_keeps_serving(daemon: Daemon) -> None:
     cases = [
         ("POST", "/api/v1/auth", b"x" * 200_000, 413),
         ("POST", "/api/v1/auth", b'{"username": "hacluster", "password"', 400),
-        ("POST", "/api/v1/auth", b'{"username": "hacluster", "password": "x", "role": "admin"}', 400),
-        ("POST", "/api/v1/cluster/setup",
-         json.dumps({"cluster_name": "../../etc", "corosync_conf": "totem {}",
-                     "authkey": "a2V5a2V5a2V5a2V5a2V5a2V5"}).encode(), 400),
+        (
+            "POST",
+            "/api/v1/auth",
+            b'{"username": "hacluster", "password": "x", "role": "admin"}',
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/cluster/setup",
+            json.dumps(
+                {
+                    "cluster_name": "../../etc",
+                    "corosync_conf": "totem {}",
+                    "authkey": "a2V5a2V5a2V5a2V5a2V5a2V5",
+                }
+            ).encode(),
+            400,
+        ),
         ("POST", "/api/v1/cluster/..%2F..%2Fbin%2Fsh", b"{}", 404),
         ("POST", "/api/v1/cluster/start", b'{"timeout": "forever"}', 400),
     ]
@@ -241,8 +279,9 @@ def test_remote_setup_and_actions_through_the_client(daemon: Daemon, monkeypatch
 
     kh = KnownHosts()
     kh.put(KnownHost("localhost", daemon.token(), (Dest("127.0.0.1", daemon.port),)))
-    res = distribute_cluster_config(["localhost"], "mycluster", "totem {\n}\n", b"k" * 256,
-                                    known_hosts=kh)
+    res = distribute_cluster_config(
+        ["localhost"], "mycluster", "totem {\n}\n", b"k" * 256, known_hosts=kh
+    )
     assert res["localhost"].ok, res
     conf, key = daemon.root / "corosync/corosync.conf", daemon.root / "corosync/authkey"
     assert conf.read_text() == "totem {\n}\n" and key.read_bytes() == b"k" * 256
@@ -271,8 +310,13 @@ def test_pcsd_status_offline_and_unauthorized(daemon: Daemon) -> None:
         result = pcsd_status(["up", "hung", "refused", "badtoken", "unknown"], 2.0, kh)
     finally:
         silent.close()
-    assert result == {"up": "Online", "hung": "Offline", "refused": "Offline",
-                      "badtoken": "Unauthorized", "unknown": "Unauthorized"}
+    assert result == {
+        "up": "Online",
+        "hung": "Offline",
+        "refused": "Offline",
+        "badtoken": "Unauthorized",
+        "unknown": "Unauthorized",
+    }
 
 
 def test_daemon_status_line(daemon: Daemon) -> None:
@@ -280,8 +324,13 @@ def test_daemon_status_line(daemon: Daemon) -> None:
     from tandem.api.status import daemon_status_line
 
     paths = ApiPaths.under(daemon.root / "x")
-    paths = ApiPaths(paths.state_dir, paths.known_hosts, daemon.root / "etc/enabled/api",
-                     daemon.root / "run/tandemd-api.pid", paths.corosync_dir)
+    paths = ApiPaths(
+        paths.state_dir,
+        paths.known_hosts,
+        daemon.root / "etc/enabled/api",
+        daemon.root / "run/tandemd-api.pid",
+        paths.corosync_dir,
+    )
     assert daemon_status_line(paths, port=1) == "  tandemd-api: active/disabled"
     paths.enabled_marker.parent.mkdir(parents=True)
     paths.enabled_marker.touch()
@@ -293,9 +342,12 @@ def test_daemon_status_line(daemon: Daemon) -> None:
 def test_no_secret_in_the_log(daemon: Daemon) -> None:
     daemon.login("a-wrong-" + PASSWORD)
     token = daemon.token()
-    daemon.request("POST", "/api/v1/cluster/setup",
-                   {"cluster_name": "c", "corosync_conf": "totem {}", "authkey": "c2VjcmV0a2V5c2VjcmV0a2V5"},
-                   token=token)
+    daemon.request(
+        "POST",
+        "/api/v1/cluster/setup",
+        {"cluster_name": "c", "corosync_conf": "totem {}", "authkey": "c2VjcmV0a2V5c2VjcmV0a2V5"},
+        token=token,
+    )
     daemon.request("POST", "/api/v1/deauth", {}, token=token)
     stop_daemon(daemon)
     text = daemon.log.read_text()
@@ -309,13 +361,24 @@ def test_metrics_open_without_token(daemon: Daemon) -> None:
     assert status == 200
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    path=st.sampled_from(["/api/v1/auth", "/api/v1/cluster/setup", "/api/v1/cluster/stop",
-                          "/api/v1/deauth", "/api/v1/check-auth"]),
+    path=st.sampled_from(
+        [
+            "/api/v1/auth",
+            "/api/v1/cluster/setup",
+            "/api/v1/cluster/stop",
+            "/api/v1/deauth",
+            "/api/v1/check-auth",
+        ]
+    ),
     body=st.dictionaries(
-        st.sampled_from(["username", "password", "cluster_name", "corosync_conf", "authkey",
-                         "force", "timeout"]) | st.text(max_size=8),
+        st.sampled_from(
+            ["username", "password", "cluster_name", "corosync_conf", "authkey", "force", "timeout"]
+        )
+        | st.text(max_size=8),
         st.none() | st.booleans() | st.integers() | st.text(max_size=30) | st.lists(st.integers()),
         max_size=5,
     ),
@@ -350,11 +413,15 @@ def throwaway_admin() -> Iterator[tuple[str, str]]:
         pytest.fail("lab tests run as root")
     user = "tdmtest" + secrets.token_hex(3)
     password = "Pw-" + secrets.token_urlsafe(12)
-    subprocess.run(["useradd", "--no-create-home", "--gid", "haclient", "--shell",
-                    "/usr/sbin/nologin", user], check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True
+        )
         yield user, password
     finally:
         subprocess.run(["userdel", user], capture_output=True)
