@@ -159,7 +159,7 @@ def test_heartbeat_dummy_lifecycle(cg_base: Path, tmp_path: Path) -> None:
         svc.submit(OpRequest("tex-d", spec, "start", params=params, transition_key="2:1:0:t"))
         start = col.wait("start")
         assert start.rc == 0 and start.status is ExecStatus.DONE
-        assert start.cgroup_populated is False  # Dummy leaves no process: no watch
+        assert start.cgroup_populated is None  # Dummy: no cgroup by default (leaves no process)
         assert not svc.call(svc.core.is_watching, "tex-d")
         (rec,) = op_elements(start, "tex-node", svc.reload_info(start.request))
         assert rec.get("id") == "tex-d_last_0"
@@ -175,7 +175,7 @@ def test_heartbeat_dummy_lifecycle(cg_base: Path, tmp_path: Path) -> None:
         assert not Path(params["state"]).exists()
         svc.submit(OpRequest("tex-d", spec, "monitor", params=params))
         assert col.wait("monitor").rc == 7
-        assert not (cg_base / "tex-d").exists()  # removed after stop (it was empty)
+        assert not (cg_base / "tex-d").exists()
     finally:
         svc.close()
 
@@ -421,6 +421,8 @@ def scenario_ipaddr2(base: Path) -> dict:
     )
     spec = AgentSpec.parse("ocf:heartbeat:IPaddr2")
     params = {"ip": "192.0.2.100", "cidr_netmask": "24"}
+    params2 = {"ip": "192.0.2.101", "cidr_netmask": "24"}
+    watch = {"cgroup-watch": "true"}
     out: dict = {}
     try:
         svc.submit(OpRequest("tex-vip", spec, "monitor", params=params))
@@ -433,16 +435,26 @@ def scenario_ipaddr2(base: Path) -> dict:
         svc.submit(OpRequest("tex-vip", spec, "monitor", interval_ms=500, params=params))
         out["monitor"] = _ev_summary(col.wait("monitor"))
         out["monitor2"] = _ev_summary(col.wait("monitor", trigger="interval"))
-        if out["start"]["populated"]:
-            # IPaddr2 (arp_bg=true) leaves send_arp running for about a second:
-            # its exit empties the cgroup, and the monitor that follows says 0
-            out["after_arp"] = _ev_summary(col.wait("monitor", trigger="cgroup-empty", timeout=15))
         svc.submit(OpRequest("tex-vip", spec, "stop", params=params))
         out["stop"] = _ev_summary(col.wait("stop"))
         out["addr_after_stop"] = subprocess.run(
             ["ip", "-o", "addr", "show"], capture_output=True, text=True
         ).stdout
         out["triggers"] = [e.trigger for e in col.seen]
+        # with the watch asked for: IPaddr2 (arp_bg=true) leaves send_arp running
+        # for about a second; its exit empties the cgroup, the monitor then says 0
+        svc.submit(OpRequest("tex-vip2", spec, "start", params=params2, meta=watch))
+        out["start_watched"] = _ev_summary(col.wait("start"))
+        svc.submit(
+            OpRequest("tex-vip2", spec, "monitor", interval_ms=600_000, params=params2, meta=watch)
+        )
+        col.wait("monitor")
+        if out["start_watched"]["populated"]:
+            out["after_arp"] = _ev_summary(
+                col.wait("monitor", trigger="cgroup-empty", timeout=15)
+            )
+        svc.submit(OpRequest("tex-vip2", spec, "stop", params=params2, meta=watch))
+        col.wait("stop")
     finally:
         svc.close()
     return out
@@ -468,15 +480,18 @@ def test_ipaddr2_in_private_netns(cg_base: Path) -> None:
     assert out["probe"]["rc"] == 7
     assert out["start"]["rc"] == 0
     assert "192.0.2.100/24" in out["addr_after_start"]
+    assert out["start"]["populated"] is None  # IPaddr2: not run in a cgroup by default
     assert out["monitor"]["rc"] == 0 and out["monitor2"]["rc"] == 0
-    if out["start"]["populated"]:
+    assert "cgroup-empty" not in out["triggers"]
+    assert out["start_watched"]["rc"] == 0
+    if out["start_watched"]["populated"]:
         assert out["after_arp"]["rc"] == 0 and not out["after_arp"]["failed"]
     assert out["stop"]["rc"] == 0
     assert "192.0.2.100" not in out["addr_after_stop"]
     print(
         f"\n[figure] IPaddr2 start {out['start']['exec_ms']} ms, "
         f"stop {out['stop']['exec_ms']} ms, monitor {out['monitor']['exec_ms']} ms; "
-        f"start left processes in its cgroup: {out['start']['populated']}; "
+        f"watched start left processes: {out['start_watched']['populated']}; "
         f"triggers {out['triggers']}"
     )
 

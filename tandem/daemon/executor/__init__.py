@@ -45,7 +45,8 @@ Semantics
 - ``start`` runs in the resource's own cgroup; if processes remain there
   when it returns (apache), the cgroup is watched and its emptying runs the
   recurring monitor at once (``trigger="cgroup-empty"``).  Resource meta
-  attribute ``cgroup-watch=false`` disables it.  After a successful stop the
+  attribute ``cgroup-watch=false`` disables it (the default for IPaddr2 and
+  kin, which leave no service process: ``core.NO_WATCH_BY_DEFAULT``).  After a successful stop the
   cgroup is removed if empty (leftover processes are left alone and logged);
 - timeouts kill the agent's process group (SIGTERM, then SIGKILL):
   ``op-status`` 2 (timeout), rc 1.

@@ -34,6 +34,15 @@ TRIGGER_INTERVAL = "interval"
 TRIGGER_CGROUP = "cgroup-empty"
 
 _FALSE = ("false", "0", "no", "off", "n")
+#: agents whose start leaves no long-lived process: plain interval monitoring by default
+NO_WATCH_BY_DEFAULT = frozenset({
+    "ocf:heartbeat:IPaddr2",
+    "ocf:heartbeat:IPaddr",
+    "ocf:heartbeat:IPsrcaddr",
+    "ocf:heartbeat:IPv6addr",
+    "ocf:heartbeat:Dummy",
+    "ocf:pacemaker:Dummy",
+})
 
 
 class Clock(Protocol):
@@ -90,7 +99,15 @@ class OpRequest:
 
     @property
     def cgroup_watch(self) -> bool:
-        value = self.meta.get("cgroup-watch", self.meta.get("cgroup_watch", "true"))
+        """Meta ``cgroup-watch`` if set; else on, except for agents known to leave no service.
+
+        IPaddr2 and its kin start no daemon, but leave ``send_arp`` running for
+        about a second (``arp_bg``): watching them would only buy one useless
+        monitor after every start.
+        """
+        value = self.meta.get("cgroup-watch", self.meta.get("cgroup_watch"))
+        if value is None:
+            return str(self.spec) not in NO_WATCH_BY_DEFAULT
         return str(value).strip().lower() not in _FALSE
 
     @property

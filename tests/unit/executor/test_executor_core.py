@@ -311,3 +311,11 @@ def test_forget_drops_everything(core: ExecutorCore, clock: FakeClock) -> None:
 
 def test_result_for_unknown_run_ignored(core: ExecutorCore) -> None:
     assert core.on_result(999, AgentResult(0)) == []
+
+
+def test_vip_agents_not_watched_by_default_unless_asked() -> None:
+    ip = AgentSpec.parse("ocf:heartbeat:IPaddr2")
+    assert OpRequest("vip", ip, "start").cgroup_watch is False
+    assert OpRequest("vip", ip, "start", meta={"cgroup-watch": "true"}).cgroup_watch is True
+    assert OpRequest("web", SPEC, "start").cgroup_watch is True
+    assert OpRequest("web", SPEC, "start", meta={"cgroup_watch": "no"}).cgroup_watch is False
