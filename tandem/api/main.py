@@ -26,7 +26,7 @@ from tandem.api import auth as authmod
 from tandem.api import tls
 from tandem.api.metrics import live_cib_source, live_stats_source, read_corosync
 from tandem.api.paths import DEFAULT_PORT, ApiPaths, default_paths
-from tandem.api.server import MAX_REQUEST_DEFAULT, ApiApp, ApiConfig
+from tandem.api.server import MAX_REQUEST_DEFAULT, ApiApp, ApiConfig, LoginThrottle
 from tandem.api.storage import TokenStore
 
 log = logging.getLogger("tandem.api")
@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'pam' (default) or 'file:PATH' (test password file)")
     p.add_argument("--pam-service", default=None, help="PAM service (default: tandem, pcsd or other)")
     p.add_argument("--max-request-size", type=int, default=MAX_REQUEST_DEFAULT)
+    p.add_argument("--max-login-failures", type=int, default=5,
+                   help="failed logins from one address within 60 s before HTTP 429 (0: no limit)")
     p.add_argument("--metrics-require-token", action="store_true",
                    help="require a token on /metrics too (default: open, like an exporter)")
     p.add_argument("--tandem-command", default=None,
@@ -115,6 +117,7 @@ async def serve(args: argparse.Namespace) -> None:
         cib_source=live_cib_source,
         corosync_source=read_corosync,
         stats_source=live_stats_source,
+        throttle=LoginThrottle(max_failures=args.max_login_failures or 10**9),
     ).make_app()
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

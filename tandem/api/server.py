@@ -177,7 +177,49 @@ _HTTP_CODES = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "REQUEST_TOO_LARGE",
+    429: "TOO_MANY_FAILURES",
 }
+
+
+class LoginThrottle:
+    """Refuses logins from an address after repeated failures, for a while.
+
+    Why: PAM's own delay slows one guesser, not many parallel requests.  After
+    ``max_failures`` failures within ``window`` seconds, an address gets
+    HTTP 429 without a PAM check until ``window`` seconds after its last failure.
+    """
+
+    def __init__(
+        self, max_failures: int = 5, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.clock = clock
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, remote: str) -> list[float]:
+        now = self.clock()
+        recent = [t for t in self._failures.get(remote, []) if now - t < self.window]
+        if recent:
+            self._failures[remote] = recent
+        else:
+            self._failures.pop(remote, None)
+        return recent
+
+    def blocked_for(self, remote: str) -> float:
+        recent = self._recent(remote)
+        if len(recent) < self.max_failures:
+            return 0.0
+        return max(0.0, self.window - (self.clock() - recent[-1]))
+
+    def failed(self, remote: str) -> None:
+        self._recent(remote)
+        self._failures.setdefault(remote, []).append(self.clock())
+        if len(self._failures) > 10_000:  # bounded memory under a flood of addresses
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, remote: str) -> None:
+        self._failures.pop(remote, None)
 
 
 class ApiApp:
@@ -193,8 +235,10 @@ class ApiApp:
         metrics_registry: Any = None,
         corosync_source: Callable[[], Any] | None = None,
         stats_source: Callable[[], Any] | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.config = config
+        self.throttle = throttle or LoginThrottle()
         self.authenticator = authenticator
         self.tokens = tokens or TokenStore(config.paths.tokens)
         self.runner = runner or SubprocessRunner()
@@ -224,7 +268,7 @@ class ApiApp:
                 msg = f"method {request.method} is not allowed on {request.path[:100]}"
             return json_reports(exc.status, error(code, msg))
         except AuthError as exc:
-            return json_reports(401, *exc.reports)
+            return json_reports(getattr(exc, "http_status", 401), *exc.reports)
         except UsageError as exc:
             return json_reports(400, *exc.reports)
         except TandemError as exc:
@@ -289,11 +333,26 @@ class ApiApp:
     async def auth(self, request: web.Request) -> web.Response:
         body = await self._body(request, "auth")
         user, password = body["username"], body["password"]
+        remote = request.remote or "?"
+        wait = self.throttle.blocked_for(remote)
+        if wait > 0:
+            log.warning("login from %s refused without checking: too many failures", remote)
+            err = AuthError(
+                error(
+                    "TOO_MANY_FAILURES",
+                    f"{self.config.node_name}: too many failed logins from {remote}, "
+                    f"try again in {wait:.0f} s",
+                    node=self.config.node_name,
+                )
+            )
+            err.http_status = 429  # type: ignore[attr-defined]
+            raise err
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(None, self.authenticator.authenticate, user, password)
         del password
         if not ok:
-            log.warning("login refused for user %r from %s", user[:64], request.remote)
+            self.throttle.failed(remote)
+            log.warning("login refused for user %r from %s", user[:64], remote)
             raise AuthError(
                 error(
                     "AUTH_FAILED",
@@ -302,6 +361,7 @@ class ApiApp:
                     node=self.config.node_name,
                 )
             )
+        self.throttle.succeeded(remote)
         token = self.tokens.issue(user)
         log.info("login accepted for user %r from %s", user[:64], request.remote)
         return web.json_response({"token": token, "node": self.config.node_name})
@@ -517,6 +577,7 @@ def openapi_document() -> dict[str, Any]:
                 "400": {"description": "bad request", "content": {"application/json": {"schema": report}}},
                 "401": {"description": "not authorized", "content": {"application/json": {"schema": report}}},
                 "413": {"description": "request too large"},
+                "429": {"description": "too many failed logins from this address"},
             },
         }
         if not needs_token:

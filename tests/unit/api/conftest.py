@@ -47,7 +47,7 @@ class FakeRunner:
 class ApiHarness:
     """An ApiApp with fakes in a temporary root, and helpers to call it."""
 
-    def __init__(self, root: Path, **config: Any) -> None:
+    def __init__(self, root: Path, throttle: Any = None, **config: Any) -> None:
         self.paths = ApiPaths.under(root)
         self.auth = FakeAuthenticator()
         self.runner = FakeRunner()
@@ -57,7 +57,8 @@ class ApiHarness:
             paths=self.paths, node_name="pcmk-1", tandem_command=["/fake/tandem"], **config
         )
         self.api = ApiApp(
-            self.config, self.auth, self.tokens, self.runner, cib_source=lambda: self.cib_xml
+            self.config, self.auth, self.tokens, self.runner, cib_source=lambda: self.cib_xml,
+            throttle=throttle,
         )
 
     def run(self, fn: Callable[[TestClient], Any]) -> Any:

@@ -50,7 +50,11 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    lv = Live(ApiHarness(tmp_path_factory.mktemp("fuzz"), max_request_size=4096))
+    from tandem.api.server import LoginThrottle
+
+    # no lock-out: the fuzz sends many wrong passwords, the final login must still work
+    throttle = LoginThrottle(max_failures=10**9)
+    lv = Live(ApiHarness(tmp_path_factory.mktemp("fuzz"), throttle, max_request_size=4096))
     yield lv
     lv.close()
 

@@ -447,3 +447,37 @@ def test_action_options_misplaced_are_400(harness: ApiHarness, action: str, body
 
     harness.run(go)
     assert harness.runner.calls == []
+
+
+def test_repeated_failed_logins_are_throttled(tmp_path: Any) -> None:
+    from tandem.api.server import LoginThrottle
+
+    now = [100.0]
+    h = ApiHarness(tmp_path, LoginThrottle(max_failures=3, window=60, clock=lambda: now[0]))
+
+    async def go(client: TestClient) -> None:
+        for _ in range(3):
+            assert (await login(client, "guess"))[0] == 401
+        status, body = await login(client)  # even the right password is refused now
+        assert status == 429 and codes(body) == ["TOO_MANY_FAILURES"]
+        assert h.auth.calls == ["hacluster"] * 3  # PAM was not asked again
+        now[0] += 61
+        assert (await login(client))[0] == 200
+
+    h.run(go)
+
+
+def test_throttle_forgets_old_failures_and_successes_reset() -> None:
+    from tandem.api.server import LoginThrottle
+
+    now = [0.0]
+    t = LoginThrottle(max_failures=2, window=10, clock=lambda: now[0])
+    t.failed("a")
+    now[0] = 11
+    t.failed("a")
+    assert t.blocked_for("a") == 0  # the first failure is too old to count
+    t.failed("a")
+    assert t.blocked_for("a") == 10
+    assert t.blocked_for("b") == 0  # per address
+    t.succeeded("a")
+    assert t.blocked_for("a") == 0
