@@ -248,6 +248,35 @@ def create_cmd(args: tuple[str, ...]) -> None:
     )
 
 
+@resource.command("update", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def update_cmd(args: tuple[str, ...]) -> None:
+    """update ID [NAME=VALUE...] [op ACTION NAME=VALUE...] [meta NAME=VALUE...]: change options."""
+    from tandem.lib.commands import resource as lib
+
+    flags = Flags(args, ["--wait"])
+    if not flags.args:
+        fail("Usage: tandem resource update ID [NAME=VALUE...] [op ACTION NAME=VALUE...] "
+             "[meta NAME=VALUE...]")
+    rsc_id, *rest = flags.args
+    params, ops, meta = parse_create_args(rest)
+    run(lambda env: lib.update(env, rsc_id, params, meta, ops))
+
+
+@resource.command("meta", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def meta_cmd(args: tuple[str, ...]) -> None:
+    """meta ID NAME=VALUE...: set (an empty value removes) meta attributes."""
+    from tandem.lib.commands import resource as lib
+
+    flags = Flags(args, ["--wait"])
+    if len(flags.args) < 2:
+        fail("Usage: tandem resource meta ID NAME=VALUE...")
+    rsc_id, *rest = flags.args
+    values = name_values(rest)
+    run(lambda env: lib.meta(env, rsc_id, values))
+
+
 def _ids_command(name: str, lib_name: str, help_text: str) -> None:
     @resource.command(name, context_settings=ARGS, help=help_text)
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)

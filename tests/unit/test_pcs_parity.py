@@ -143,6 +143,11 @@ SEQUENCE: list[list[str]] = [
     ["constraint", "colocation", "add", "VIP2", "with", "D1", "--", "-INFINITY"],
     ["constraint", "location", "D1", "avoids", "pcmk-1", "pcmk-2=50"],
     ["constraint", "delete", "order-D1-VIP2-Serialize"],
+    ["resource", "update", "VIP2", "cidr_netmask=24", "nic=eth0", "trace_ra=1",
+     "meta", "migration-threshold=2"],
+    ["resource", "meta", "D2", "failure-timeout=60s", "resource-stickiness="],
+    ["resource", "update", "ClusterIP", "cidr_netmask="],
+    ["resource", "update", "D1", "op", "monitor", "interval=20s"],
     ["resource", "disable", "D1", "VIP2"],
     ["resource", "enable", "D2"],
     ["resource", "delete", "D1"],
@@ -174,6 +179,10 @@ ERRORS: list[list[str]] = [
     ["property", "set", "no-such-property=1"],
     ["property", "set", "stonith-enabled=maybe"],
     ["property", "unset", "symmetric-cluster"],
+    ["resource", "update", "ClusterIP", "foo=1"],
+    ["resource", "update", "ClusterIP", "ip="],
+    ["resource", "update", "Nope", "ip=192.0.2.9"],
+    ["resource", "meta", "Nope", "a=1"],
     ["resource", "ban", "Nope", "pcmk-1"],
     ["resource", "ban", "ClusterIP"],
     ["resource", "clear", "Nope"],
@@ -202,7 +211,7 @@ LISTINGS: list[list[str]] = [
     ["resource", "op", "defaults"],
 ]
 #: Steps after which the listings are compared (on the CIB pcs built).
-LISTING_CHECKPOINTS = (12, 38)
+LISTING_CHECKPOINTS = (12, 42)
 
 
 def test_sequence_matches_pcs(base: Path, tmp_path: Path) -> None:

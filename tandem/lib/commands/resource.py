@@ -39,6 +39,7 @@ OP_ATTRIBUTES = (
     "OCF_CHECK_LEVEL",
 )
 ON_FAIL = ("ignore", "block", "demote", "stop", "restart", "standby", "fence", "restart-container")
+OCF_TRACE_PARAMETERS = ("trace_ra", "trace_file")
 ROLES = ("Stopped", "Started", "Promoted", "Unpromoted", "Master", "Slave")
 
 
@@ -121,8 +122,10 @@ def validate_instance_attributes(
 ) -> list[Report]:
     """Unknown (forceable) and missing required parameters, worded as pcs does."""
     reports: list[Report] = []
-    allowed = sorted(md.parameter_names)
-    unknown = sorted(n for n in attrs if md.parameter(n) is None)
+    # pcs lets every OCF resource take the tracing knobs of ocf-shellfuncs
+    extra = OCF_TRACE_PARAMETERS if md.agent.standard == "ocf" else ()
+    allowed = sorted({*md.parameter_names, *extra})
+    unknown = sorted(n for n in attrs if md.parameter(n) is None and n not in extra)
     if unknown:
         if len(unknown) == 1:
             msg = f"invalid {kind} option '{unknown[0]}', allowed options are: "
@@ -386,6 +389,116 @@ def create(
         ops_el.append(_op_element(cib, rsc_id, op))
     env.push_cib()
     return primitive
+
+
+# --------------------------------------------------------------------------- update / meta
+
+
+def _first_set(cib: etree._Element, el: etree._Element, tag: str) -> etree._Element:
+    for nvset in el.iterfind(tag):
+        return nvset
+    nvset = etree.SubElement(el, tag)
+    nvset.set("id", cib_tools.find_unique_id(cib, f"{el.get('id')}-{tag}"))
+    ops = el.find("operations")
+    if ops is not None:  # pcs puts a new set after the operations
+        el.remove(nvset)
+        ops.addnext(nvset)
+    return nvset
+
+
+def update(
+    env: LibraryEnvironment,
+    rsc_id: str,
+    instance_attributes: Mapping[str, str] | None = None,
+    meta_attributes: Mapping[str, str] | None = None,
+    operations: Sequence[Operation] = (),
+) -> None:
+    """``resource update ID [NAME=VALUE...] [meta ...] [op ACTION ...]``.
+
+    An empty value removes an attribute.  Parameters are checked against the
+    agent (unknown, or a required one removed: forceable).  An ``op ACTION``
+    replaces the first operation of that action, at its place.
+    """
+    rp = env.report_processor
+    instance_attributes = dict(instance_attributes or {})
+    meta_attributes = dict(meta_attributes or {})
+    cib = env.get_cib()
+    el = cib_tools.find_resource(cib, rsc_id)
+    if el is None:
+        message = (
+            f"Unable to find resource: {rsc_id}"
+            if instance_attributes or operations or not meta_attributes
+            else f"unable to find a resource/clone/group: {rsc_id}"
+        )
+        rp.report(error("ID_NOT_FOUND", message, id=rsc_id))
+    rp.raise_if_errors()
+    assert el is not None
+    md: AgentMetadata | None = None
+    if el.tag == "primitive" and (instance_attributes or operations):
+        agent = parse_agent_name(
+            ":".join(x for x in (el.get("class"), el.get("provider"), el.get("type")) if x)
+        )
+        if agent is not None:
+            try:
+                md = env.metadata.get(agent)
+            except AgentError as exc:
+                rp.report_list(list(exc.reports))
+    elif instance_attributes or operations:
+        rp.report(
+            error(
+                "NOT_A_PRIMITIVE",
+                f"'{rsc_id}' is a {el.tag}: only primitives have parameters and operations",
+                id=rsc_id,
+            )
+        )
+    if md is not None and instance_attributes:
+        current = {}
+        for nvset in el.iterfind("instance_attributes"):
+            current.update(cib_tools.nvset_to_dict(nvset))
+        after = {**current, **instance_attributes}
+        after = {k: v for k, v in after.items() if v != ""}
+        reports = validate_instance_attributes(md, after)
+        # only complain about unknown names the user gives now
+        given_unknown = sorted(
+            n for n in instance_attributes
+            if md.parameter(n) is None and n not in OCF_TRACE_PARAMETERS
+        )
+        for r in reports:
+            if r.code == "INVALID_OPTIONS":
+                if not given_unknown:
+                    continue
+                r = validate_instance_attributes(md, dict.fromkeys(given_unknown, "x"))[0]
+            rp.report(r)
+    rp.report_list(validate_operations(md, operations))
+    rp.raise_if_errors()
+    if instance_attributes:
+        cib_tools.update_nvset(cib, _first_set(cib, el, "instance_attributes"), instance_attributes)
+    if meta_attributes:
+        cib_tools.update_nvset(cib, _first_set(cib, el, "meta_attributes"), meta_attributes)
+    if operations:
+        ops_el = el.find("operations")
+        if ops_el is None:
+            ops_el = etree.SubElement(el, "operations")
+        for op in operations:
+            old = next((o for o in ops_el.iterfind("op") if o.get("name") == op.name), None)
+            if old is not None:
+                following = old.getnext()
+                ops_el.remove(old)
+                new_el = _op_element(cib, rsc_id, op)
+                if following is not None:
+                    following.addprevious(new_el)
+                else:
+                    ops_el.append(new_el)
+            else:
+                ops_el.append(_op_element(cib, rsc_id, op))
+    env.push_cib()
+
+
+def meta(env: LibraryEnvironment, rsc_id: str, meta_attributes: Mapping[str, str]) -> None:
+    """``resource meta ID NAME=VALUE...`` (any resource: primitive, group, clone)."""
+    if not meta_attributes:
+        env.report(error("NO_OPTIONS", "no meta attributes specified"))
+    update(env, rsc_id, meta_attributes=meta_attributes)
 
 
 # --------------------------------------------------------------------------- enable/disable

@@ -137,3 +137,33 @@ def test_defaults_update_and_config(make_env, backend):
     # rsc_defaults comes after constraints, as the schema wants
     conf = [c.tag for c in backend.root.find("configuration")]
     assert conf.index("rsc_defaults") > conf.index("constraints")
+
+
+def test_update_params_meta_and_op(make_env, backend):
+    resource.create(make_env(), "V", "ocf:heartbeat:IPaddr2", {"ip": "192.0.2.1"},
+                    [Operation("monitor", {"interval": "30s"})])
+    resource.update(make_env(), "V", {"nic": "eth0", "trace_ra": "1"}, {"migration-threshold": "2"},
+                    [Operation("monitor", {"interval": "20s"})])
+    prim = backend.root.find("configuration/resources/primitive")
+    from tandem.lib import cib_tools
+
+    assert cib_tools.nvset_to_dict(prim.find("instance_attributes")) == {
+        "ip": "192.0.2.1", "nic": "eth0", "trace_ra": "1"}
+    assert prim.find("meta_attributes").get("id") == "V-meta_attributes"
+    assert set(_ops(backend, "V")) == {"V-start-interval-0s", "V-stop-interval-0s",
+                                       "V-monitor-interval-20s"}
+    resource.meta(make_env(), "V", {"migration-threshold": ""})
+    assert len(backend.root.find("configuration/resources/primitive/meta_attributes")) == 0
+
+
+def test_update_refuses_unknown_or_removed_required(make_env, backend):
+    resource.create(make_env(), "V", "ocf:heartbeat:IPaddr2", {"ip": "192.0.2.1"})
+    pushes = backend.pushes
+    for params in ({"foo": "1"}, {"ip": ""}):
+        with pytest.raises(TandemError) as exc:
+            resource.update(make_env(), "V", params)
+        assert exc.value.reports[0].force_code == "FORCE"
+    with pytest.raises(TandemError) as exc:
+        resource.meta(make_env(), "Nope", {"a": "1"})
+    assert exc.value.reports[0].message == "unable to find a resource/clone/group: Nope"
+    assert backend.pushes == pushes
