@@ -441,3 +441,11 @@ def test_real_pam_login(tmp_path: Path, throwaway_admin: tuple[str, str]) -> Non
     finally:
         stop_daemon(d)
     assert password not in d.log.read_text()
+
+
+def test_repeated_wrong_passwords_lock_the_address_out(daemon: Daemon) -> None:
+    for _ in range(5):
+        assert daemon.login("guess-" + secrets.token_hex(4))[0] == 401
+    status, body = daemon.login()  # right password, but locked out for a while
+    assert status == 429 and body["reports"][0]["code"] == "TOO_MANY_FAILURES"
+    assert not (daemon.root / "state/tokens.json").exists()
