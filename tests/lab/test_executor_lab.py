@@ -762,3 +762,33 @@ def test_apache_in_lab_node_nests_under_node_cgroup(lab1) -> None:  # type: igno
     print(f"\n[figure] apache in lab node {node}: start {out['start']['exec_ms']} ms, "
           f"SIGKILL -> monitor rc 7 {out['kill_to_rc7_ms']:.1f} ms (monitor "
           f"{out['after_kill']['exec_ms']} ms), clean stop {out['stop2']['exec_ms']} ms")
+
+
+def test_new_executor_probe_rewatches_live_cgroup(cg_base: Path, tmp_path: Path) -> None:
+    """The daemon restarted: its probe finds the service running and watches it again."""
+    spec = AgentSpec.parse("ocf:tandem:Dummy")
+    params = {"state": str(tmp_path / "rw.state"), "daemon": "true"}
+    tree = CgroupTree(cg_base)
+    col1 = Collector()
+    svc1 = ExecutorService("tex-node", SubprocessRunner(), col1.put, cgroups=tree)
+    try:
+        svc1.submit(OpRequest("tex-rw", spec, "start", params=params))
+        assert col1.wait("start").rc == 0
+    finally:
+        svc1.close()
+    col = Collector()
+    svc = ExecutorService("tex-node", SubprocessRunner(), col.put, cgroups=tree)
+    try:
+        svc.submit(OpRequest("tex-rw", spec, "monitor", params=params))
+        assert col.wait("monitor").rc == 0
+        svc.submit(OpRequest("tex-rw", spec, "monitor", interval_ms=3_600_000, params=params))
+        assert col.wait("monitor").rc == 0
+        assert svc.call(svc.core.is_watching, "tex-rw")
+        (pid,) = tree.pids("tex-rw")
+        os.kill(pid, signal.SIGKILL)
+        ev = col.wait("monitor", trigger="cgroup-empty", timeout=10)
+        assert ev.rc == 7
+        svc.submit(OpRequest("tex-rw", spec, "stop", params=params))
+        assert col.wait("stop").rc == 0
+    finally:
+        svc.close()

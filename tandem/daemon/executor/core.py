@@ -11,7 +11,8 @@ driver that runs the commands for real.
 Inputs: :meth:`ExecutorCore.submit` (an operation from the controller),
 :meth:`cancel`, :meth:`on_result` (an agent run finished), :meth:`on_tick`
 (time passed), :meth:`on_cgroup_empty` (the start's cgroup lost its last
-process), :meth:`forget`.  Outputs (commands): :class:`RunAgent`,
+process), :meth:`on_watch_refused` (a conditional watch found no process),
+:meth:`forget`.  Outputs (commands): :class:`RunAgent`,
 :class:`WatchCgroup`, :class:`UnwatchCgroup`, :class:`CleanupCgroup`,
 :class:`Emit` (an :class:`OpEvent` for the daemon: the operation's result).
 """
@@ -165,7 +166,11 @@ class RunAgent:
 
 @dataclass(frozen=True)
 class WatchCgroup:
+    """Watch the resource's cgroup; ``only_if_populated``: first check it has processes
+    and, if not, answer :meth:`ExecutorCore.on_watch_refused` instead."""
+
     rsc_id: str
+    only_if_populated: bool = False
 
 
 @dataclass(frozen=True)
@@ -363,6 +368,13 @@ class ExecutorCore:
             r.queue.appendleft(_Job(rec.request, TRIGGER_CGROUP, now, key))
         return self._dispatch(rsc_id)
 
+    def on_watch_refused(self, rsc_id: str) -> list[Command]:
+        """A conditional watch found the cgroup empty (or missing): not watching."""
+        r = self._rscs.get(rsc_id)
+        if r is not None:
+            r.watching = False
+        return []
+
     def on_result(self, run_id: int, result: AgentResult) -> list[Command]:
         """An agent run finished: record it, emit its event, start what is next."""
         rsc_id = self._runs.pop(run_id, None)
@@ -413,6 +425,11 @@ class ExecutorCore:
                     cmds.append(CleanupCgroup(rsc_id))
             elif req.is_probe:
                 r.active = result.status is ExecStatus.DONE and result.rc in (0, 8, 190, 191)
+                if r.active and not r.watching and self.cgroups_enabled and req.cgroup_watch:
+                    # found running (e.g. this daemon restarted): its processes may
+                    # still be in the cgroup an earlier start made; watch them if so
+                    r.watching = True
+                    cmds.append(WatchCgroup(rsc_id, only_if_populated=True))
         cmds.append(Emit(event))
         cmds += self._dispatch(rsc_id)
         return cmds

@@ -221,6 +221,9 @@ class InlineExecutor:
                     self.cgroups.procs.setdefault(cmd.request.rsc_id, set()).add(1)
                 pending.extend(self.core.on_result(cmd.run_id, result))
             elif isinstance(cmd, WatchCgroup):
+                if cmd.only_if_populated and not self.cgroups.populated(cmd.rsc_id):
+                    pending.extend(self.core.on_watch_refused(cmd.rsc_id))
+                    continue
                 self.watcher.watch(cmd.rsc_id, self.cgroups.path(cmd.rsc_id))
             elif isinstance(cmd, UnwatchCgroup):
                 self.watcher.unwatch(cmd.rsc_id)

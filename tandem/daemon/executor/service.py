@@ -119,6 +119,10 @@ class ExecutorService:
     # -- public API (any thread) -------------------------------------------
     def submit(self, req: OpRequest) -> None:
         """Queue an operation; its result arrives through ``on_event``."""
+        if str(req.spec) not in self._reload:
+            # read the agent's meta-data now, off the caller's thread, so that
+            # reload_info() is a dictionary lookup when the records are built
+            self._pool.submit(self.reload_info, req)
         self._post(self.core.submit, req)
 
     def cancel(self, rsc_id: str, action: str, interval_ms: int) -> None:
@@ -218,6 +222,9 @@ class ExecutorService:
                 self._pool.submit(self._run_agent, cmd)
             elif isinstance(cmd, WatchCgroup):
                 if self._watcher is not None and self.cgroups is not None:
+                    if cmd.only_if_populated and not self.cgroups.populated(cmd.rsc_id):
+                        self._execute(self.core.on_watch_refused(cmd.rsc_id))
+                        continue
                     self._known_pids[cmd.rsc_id] = set(self.cgroups.pids(cmd.rsc_id))
                     try:
                         self._watcher.watch(cmd.rsc_id, self.cgroups.path(cmd.rsc_id))

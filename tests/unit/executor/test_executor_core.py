@@ -319,3 +319,21 @@ def test_vip_agents_not_watched_by_default_unless_asked() -> None:
     assert OpRequest("vip", ip, "start", meta={"cgroup-watch": "true"}).cgroup_watch is True
     assert OpRequest("web", SPEC, "start").cgroup_watch is True
     assert OpRequest("web", SPEC, "start", meta={"cgroup_watch": "no"}).cgroup_watch is False
+
+
+def test_probe_finding_it_running_asks_for_a_conditional_watch(core: ExecutorCore) -> None:
+    (run,) = runs(core.submit(op("monitor")))
+    out = finish(core, run, AgentResult(0))
+    assert WatchCgroup("web", only_if_populated=True) in out
+    assert core.is_watching("web")
+    core.on_watch_refused("web")  # nothing left in (or no) cgroup
+    assert not core.is_watching("web")
+    (run,) = runs(core.submit(op("monitor")))
+    out = finish(core, run, AgentResult(7))
+    assert not any(isinstance(c, WatchCgroup) for c in out)
+
+
+def test_probe_of_vip_agent_asks_nothing(core: ExecutorCore) -> None:
+    req = OpRequest("vip", AgentSpec.parse("ocf:heartbeat:IPaddr2"), "monitor")
+    (run,) = runs(core.submit(req))
+    assert not any(isinstance(c, WatchCgroup) for c in finish(core, run, AgentResult(0)))

@@ -44,3 +44,22 @@ def test_not_watched_without_processes_and_scripted_failure() -> None:
     assert not ex.kill("ip2")  # started, but left no process: interval monitoring only
     ex.advance(1.5)
     assert (seen[-1].trigger, seen[-1].rc) == ("interval", 7)
+
+
+def test_restarted_daemon_probe_rearms_on_a_live_cgroup() -> None:
+    runner = FakeRunner(leave_processes={"web"})
+    ex, seen = make(runner=runner)
+    ex.submit(OpRequest("web", SPEC, "start"))
+    # a new executor (the daemon restarted) sharing the same cgroups and service
+    ex2, seen2 = make(runner=runner)
+    ex2.cgroups = ex.cgroups
+    ex2.submit(OpRequest("web", SPEC, "monitor"))  # probe: running
+    ex2.submit(OpRequest("web", SPEC, "monitor", interval_ms=60000))
+    assert "web" in ex2.watcher.watching
+    assert ex2.kill("web")
+    assert (seen2[-1].trigger, seen2[-1].rc) == ("cgroup-empty", 7)
+    # and a probe on a node where it never started (no cgroup) watches nothing
+    ex3, _ = make(runner=FakeRunner(running={"web"}))
+    ex3.submit(OpRequest("web", SPEC, "monitor"))
+    assert ex3.watcher.watching == {}
+    assert not ex3.core.is_watching("web")
