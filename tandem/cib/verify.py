@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from tandem.cib import options
+from tandem.cib.rules import parse_interval_ms
 from tandem.cib.validate import validate
 from tandem.errors import Report, Severity
 
@@ -28,7 +29,6 @@ EXIT_OK = 0
 EXIT_CONFIG = 78  # CRM_EX_CONFIG: "config not valid"
 
 ERRORS_FOUND = "Errors found during check: config not valid"
-WARNINGS_FOUND = "Warnings found during check: config may not be valid"
 MORE_DETAILS = "-V may provide more details"
 
 
@@ -61,6 +61,28 @@ def has_fencing_device(root: etree._Element) -> bool:
     )
 
 
+def duplicate_op_lines(root: etree._Element) -> list[str]:
+    """Operations repeating a name and interval within a resource (Pacemaker's is_op_dup).
+
+    Intervals are compared in milliseconds, so ``40s`` and ``P40S`` are the same.
+    """
+    lines = []
+    for prim in root.iterfind("configuration/resources//primitive"):
+        seen: dict[tuple[str, int], str] = {}
+        for op in prim.iterfind("operations/op"):
+            name, op_id = op.get("name"), op.get("id")
+            if not name or not op_id:
+                continue
+            key = (name, parse_interval_ms(op.get("interval"), 0))
+            first = seen.setdefault(key, op_id)
+            if first != op_id:
+                lines.append(
+                    f"(is_op_dup) \terror: Operation {op_id} is duplicate of {first} (do not use "
+                    "same name and interval combination more than once per resource)"
+                )
+    return lines
+
+
 @dataclass
 class VerifyResult:
     """What verification found, before rendering."""
@@ -68,6 +90,8 @@ class VerifyResult:
     reports: list[Report] = field(default_factory=list)
     #: the option name to cite when fencing is on without a device, else None
     missing_fencing_option: str | None = None
+    #: Pacemaker-style error lines found while unpacking (duplicate operations...)
+    unpack_errors: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Report]:
@@ -79,7 +103,7 @@ class VerifyResult:
 
     @property
     def valid(self) -> bool:
-        return not self.errors and self.missing_fencing_option is None
+        return not self.errors and not self.unpack_errors and self.missing_fencing_option is None
 
 
 def check(root: etree._Element) -> VerifyResult:
@@ -90,24 +114,31 @@ def check(root: etree._Element) -> VerifyResult:
     props = cluster_properties(root)
     if options.ClusterOptions(props).fencing_enabled and not has_fencing_device(root):
         result.missing_fencing_option = options.fencing_option_name(props)
+    result.unpack_errors = duplicate_op_lines(root)
     return result
 
 
 def render(result: VerifyResult, verbose: int | bool = 0) -> tuple[list[str], int]:
-    """crm_verify's text: problem lines (fencing ones with -V), then the verdict."""
+    """crm_verify's text: problem lines, then the verdict.
+
+    Validation errors are always shown (as crm_verify shows schema errors);
+    the lines Pacemaker logs while unpacking (fencing, duplicate operations)
+    and tandem's own warnings only with -V.  A warning alone (a location on
+    a node the CIB does not list, which Pacemaker accepts silently) leaves
+    the configuration valid.
+    """
     level = int(verbose)
     lines = [f"(validate_cib) \terror: {r.message}" for r in result.errors]
     if level:
         lines += [f"(validate_cib) \twarning: {r.message}" for r in result.warnings]
         if result.missing_fencing_option:
             lines += stonith_lines(result.missing_fencing_option)
+        lines += result.unpack_errors
     if not result.valid:
         lines.append(ERRORS_FOUND)
         if not level:
             lines.append(MORE_DETAILS)
         return lines, EXIT_CONFIG
-    if level and result.warnings:
-        lines.append(WARNINGS_FOUND)
     return lines, EXIT_OK
 
 

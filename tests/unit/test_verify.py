@@ -196,3 +196,38 @@ def test_same_text_as_crm_verify(tmp_path: Path, value: str | None) -> None:
     assert ours.stderr.splitlines() == [
         line.removeprefix("crm_verify: ") for line in theirs.stderr.splitlines()
     ]
+
+
+def test_duplicate_operation_as_pacemaker_reports_it(tmp_path: Path) -> None:
+    """Same name and interval twice in a resource (30s == PT30S): an error, named by op id."""
+    root = build_step_root("6c")
+    ops = root.find(".//primitive[@id='ClusterIP']/operations")
+    etree.SubElement(ops, "op", id="ClusterIP-monitor-PT30S", name="monitor", interval="PT30S")
+    lines, code = run_verify(root, verbose=1)
+    assert code == 78
+    assert lines == [
+        "(is_op_dup) \terror: Operation ClusterIP-monitor-PT30S is duplicate of "
+        "ClusterIP-monitor-interval-30s (do not use same name and interval combination more "
+        "than once per resource)",
+        ERRORS_FOUND,
+    ]
+    ops[-1].set("interval", "PT31S")
+    assert run_verify(root, verbose=1) == ([], 0)
+
+
+@pytest.mark.skipif(CRM_VERIFY is None, reason="Debian's pacemaker-cli-utils is not installed")
+def test_duplicate_operation_same_text_as_crm_verify(tmp_path: Path) -> None:
+    root = build_step_root("6c")
+    ops = root.find(".//primitive[@id='WebSite']/operations")
+    etree.SubElement(ops, "op", id="WebSite-monitor-3000ms", name="monitor", interval="3000ms")
+    path = write(tmp_path, root)
+    theirs = subprocess.run(
+        [str(CRM_VERIFY), "-x", path, "-V"], capture_output=True, text=True, timeout=60
+    )
+    ours = run(["verify", "-x", path, "-V"])
+    assert ours.exit_code == theirs.returncode == 78
+    # Pacemaker 2.1.5 logs the same line once per unpacking pass: compare without repeats
+    expected = list(
+        dict.fromkeys(line.removeprefix("crm_verify: ") for line in theirs.stderr.splitlines())
+    )
+    assert ours.stderr.splitlines() == expected
