@@ -48,7 +48,7 @@ def test_start_in_cgroup_then_event_triggers_monitor(h: Harness) -> None:
     h.svc.submit(OpRequest("web", SPEC, "start"))
     ev = h.next()
     assert (ev.request.action, ev.rc, ev.cgroup_populated) == ("start", 0, True)
-    start_call = h.runner.calls[-1]
+    (start_call,) = [c for c in h.runner.calls if c.action == "start"]
     assert start_call.cgroup == h.cgroups.path("web")
     h.svc.submit(OpRequest("web", SPEC, "monitor", interval_ms=600000))
     assert h.next().rc == 0
