@@ -258,15 +258,14 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                 )
             elif in_ccm and not crmd and ns.get("expected") is None and ns.get("crmd") is not None:
                 info.pending = True
-            # transient attributes: configured values win (Pacemaker unpacks them first)
+            # transient attributes (set at run time, e.g. standby for this boot) win
             for ta in ns.iterfind("transient_attributes"):
                 for iset in ta.iterfind("instance_attributes"):
                     for nv in iset.iterfind("nvpair"):
                         name = nv.get("name")
-                        if name is None:
+                        if name is None or name.startswith("#"):
                             continue
-                        if name not in info.attrs:
-                            info.attrs[name] = nv.get("value", "")
+                        info.attrs[name] = nv.get("value", "")
             lrm = ns.find("lrm")
             if lrm is None:
                 continue
@@ -435,6 +434,10 @@ def _digest_history(rid: str, node: str, ops: list[OpRecord]) -> RscHistory:
             role = ROLE_STARTED
     if pend:
         h.pending = pend[-1]
+        if h.pending.task in ("start", "stop", "migrate_to", "migrate_from", "demote"):
+            role = ROLE_STARTED if ROLE_RANK[role] < ROLE_RANK[ROLE_STARTED] else role
+        elif h.pending.task == "promote":
+            role = ROLE_PROMOTED
     h.role = role if role != ROLE_UNKNOWN else ROLE_STOPPED
     h.failed = any(classify(f) != "not_installed" for f in h.failures)
     h.failed_op = h.failures[-1] if h.failures else None

@@ -93,7 +93,8 @@ class Graph:
                     # A pseudo/optional first that will not happen does not block.
                     if not (flags & ASYMMETRIC and then.optional):
                         then.runnable = False
-                        if then.reason is None:
+                        same_rsc_move = a.rsc == then.rsc and a.task == "stop"
+                        if then.reason is None and not same_rsc_move:
                             then.reason = (
                                 a.reason if a.pseudo and a.reason else f"unrunnable {a.rsc} {a.task}"
                             )

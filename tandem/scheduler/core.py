@@ -85,7 +85,11 @@ def _resources(cib: Cib, state: ClusterState, ctx: RuleContext, recorder: NullRe
             continue  # clones and bundles: not scheduled yet
         members: list[Rsc] = []
         for prim, parents in prims:
-            meta = primitive_meta(prim, cib.rsc_defaults, ctx, parents)
+            mctx = RuleContext(
+                now=state.now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type
+            )
+            meta = primitive_meta(prim, cib.rsc_defaults, mctx, parents)
+            ctx.next_change.extend(mctx.next_change)
             params = resolve(prim.instance_sets, RuleContext(now=state.now))
             r = Rsc(prim, prim.id, meta, params, prim.agent, state, recorder)
             if parents:
@@ -309,8 +313,15 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     no_fencing = state.options.fencing_enabled and not have_fencing
 
     # failures in the history (on-fail, hard errors), before stickiness
+    have_fencing = any(r.is_fencing for r in rscs)
+
+    def can_fence(n: str) -> bool:
+        return state.options.fencing_enabled and have_fencing and (
+            state.have_quorum or state.options.no_quorum_policy == "ignore" or state.nodes[n].online
+        )
+
     for r in rscs:
-        rechecks.extend(_apply_failures(r, cib, state, node_order))
+        rechecks.extend(_apply_failures(r, cib, state, node_order, can_fence))
 
     # 2. stickiness, then fail-count bans
     for r in rscs:
@@ -460,7 +471,7 @@ def _on_fail(r: Rsc, cib: Cib, state: ClusterState, task: str, interval: int) ->
     return "restart"
 
 
-def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]) -> list[datetime]:
+def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str], can_fence) -> list[datetime]:  # noqa: ANN001
     """Pacemaker's reaction to failed operations in the history."""
     from tandem.cib.unpack import classify
 
@@ -495,7 +506,9 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
                     h.role = ROLE_STOPPED  # pretend the stop succeeded
                 continue
             failed = True
-            if on_fail == "block":
+            if on_fail == "block" and state.nodes[n].unclean and can_fence(n):
+                pass  # the node will be fenced: nothing left to block
+            elif on_fail == "block":
                 r.managed = False
                 r.blocked = True
             elif on_fail == "stop":
@@ -626,8 +639,11 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
                 start.reason = "no quorum"
         if not info.available:
             start.runnable = False
-        for s in stops.values():
-            A.Graph.order(s, start, A.FIRST_IMPLIES_THEN | A.RESTART | A.ORDERED)
+        for c, s in stops.items():
+            flags = A.FIRST_IMPLIES_THEN | A.RESTART | A.ORDERED
+            if c != nxt:
+                flags |= A.UNRUNNABLE_FIRST_BLOCKS
+            A.Graph.order(s, start, flags)
         for p in acts["probes"]:  # type: ignore[union-attr]
             A.Graph.order(p, start, A.UNRUNNABLE_FIRST_BLOCKS & 0 | A.ORDERED)
         for op in _recurring(r):
