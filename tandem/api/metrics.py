@@ -65,6 +65,11 @@ def _falsy(v: str | None) -> bool:
     return (v or "").lower() in ("0", "false", "off", "no", "n")
 
 
+def _fencing_enabled(props: dict[str, str]) -> bool:
+    """``fencing-enabled`` (Pacemaker 3 name) or ``stonith-enabled``, default true."""
+    return not _falsy(props.get("fencing-enabled", props.get("stonith-enabled", "true")))
+
+
 def _in_ccm(v: str | None) -> bool:
     # Pacemaker < 2.1.7 writes "true"; newer versions write a join timestamp.
     return v is not None and (v == "true" or v.isdigit() and v != "0")
@@ -80,7 +85,7 @@ def parse_nodes(cib: etree._Element) -> list[NodeInfo]:
     dc = cib.get("dc-uuid")
     props = _nvpairs(cib.find("configuration/crm_config"), "cluster_property_set/nvpair")
     # without fencing, a node that left is taken as cleanly down (Pacemaker does the same)
-    fencing = not _falsy(props.get("stonith-enabled", "true"))
+    fencing = _fencing_enabled(props)
     states = {s.get("id"): s for s in cib.iterfind("status/node_state")}
     out = []
     for n in cib.iterfind("configuration/nodes/node"):
@@ -101,9 +106,12 @@ def parse_nodes(cib: etree._Element) -> list[NodeInfo]:
             "standby_onfail": False,
             "maintenance": _truthy(attrs.get("maintenance")),
             "pending": st is not None and _in_ccm(st.get("in_ccm")) and not online,
-            # expected up, gone from the membership while its controller was online: must be fenced
-            "unclean": fencing and expected_up and not online and st is not None
-            and not _in_ccm(st.get("in_ccm")) and st.get("crmd") == "online",
+            # expected up but gone from the membership: it must be fenced (corpus: 26 of 27)
+            # never seen since the cluster started: unclean unless startup-fencing=false
+            "unclean": fencing and (
+                (st is not None and expected_up and not _in_ccm(st.get("in_ccm")))
+                or (st is None and not _falsy(props.get("startup-fencing", "true")))
+            ),
             "shutdown": transient.get("shutdown", "0") not in ("", "0"),
             "expected_up": expected_up,
             "dc": dc is not None and dc == nid and online,
@@ -436,7 +444,7 @@ class ClusterCollector(Collector):
         s = GaugeMetricFamily(
             "ha_cluster_pacemaker_stonith_enabled", "Whether or not stonith is enabled"
         )
-        s.add_metric([], 0.0 if _falsy(props.get("stonith-enabled", "true")) else 1.0)
+        s.add_metric([], 1.0 if _fencing_enabled(props) else 0.0)
         yield s
 
         epoch = cib.get("cib-last-written")

@@ -240,3 +240,33 @@ def test_metrics_agree_with_crm_simulate_on_the_corpus(corpus: Path) -> None:
         if got_online != online or got != want_active:
             mismatches.append(name)
     assert mismatches == []
+
+
+def test_unclean_nodes_agree_with_crm_simulate_on_the_corpus(corpus: Path) -> None:
+    """Nodes shown ``UNCLEAN (offline)`` vs ``OFFLINE`` by crm_simulate, and our unclean label.
+
+    The collector's rule (fencing on, and expected up but out of the membership, or never
+    seen with startup-fencing) is simpler than Pacemaker's: a floor of 90 % agreement.
+    """
+    agree, differ = 0, []
+    for xml in sorted((corpus / "xml").glob("*.xml")):
+        current = (corpus / "summary" / f"{xml.stem}.summary").read_text()
+        current = current.split("Transition Summary")[0]
+        m = scrape(xml.read_text())
+        for (name, labels), v in m.items():
+            d = dict(labels)
+            if name != "ha_cluster_pacemaker_nodes" or d["status"] != "unclean":
+                continue
+            node = re.escape(d["node"])
+            if re.search(rf"Node {node}: UNCLEAN \(offline\)", current):
+                want = 1.0
+            elif re.search(rf"OFFLINE: \[[^\]]*(?<!\S){node}(?!\S)", current):
+                want = 0.0
+            else:
+                continue
+            if v == want:
+                agree += 1
+            else:
+                differ.append((xml.stem, d["node"]))
+    assert agree >= 100
+    assert len(differ) <= (agree + len(differ)) // 10, differ
