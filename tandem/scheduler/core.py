@@ -490,6 +490,9 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
                     continue
                 rechecks.append(datetime.fromtimestamp(expires, tz=state.now.tzinfo))
             kind = classify(f)
+            if state.nodes[n].unclean and can_fence(n):
+                h.failures.remove(f)  # fencing the node resolves whatever failed there
+                continue
             if kind == "not_installed":
                 r.add_score(n, -INF, f"the agent is not installed on {n} (probe rc={f.rc})", "failure")
                 continue
@@ -506,8 +509,8 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
                     h.role = ROLE_STOPPED  # pretend the stop succeeded
                 continue
             failed = True
-            if on_fail == "block" and state.nodes[n].unclean and can_fence(n):
-                pass  # the node will be fenced: nothing left to block
+            if on_fail == "block" and state.nodes[n].unclean:
+                pass  # its stop cannot run anyway until the node is fenced
             elif on_fail == "block":
                 r.managed = False
                 r.blocked = True
@@ -597,9 +600,15 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
                 continue
             p = graph.new(r.id, "monitor", n, 0, optional=False)
             acts["probes"].append(p)  # type: ignore[union-attr]
+    if len(r.current) > 1 and r.multiple_active == "block":
+        r.managed = False
+        r.blocked = True
     if not r.managed:
         return acts
     multiple = len(r.current) > 1
+    if multiple and r.multiple_active == "stop_only":
+        nxt = None
+        r.assigned = None
     restart = False
     if nxt is not None and nxt in r.current and not multiple:
         h = r.history.get(nxt)
@@ -707,7 +716,7 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
         gacts[gid] = ga
         for m in members:
             for st in actions_of_prim(m, "start"):
-                A.Graph.order(ga["start"], st, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)
+                A.Graph.order(ga["start"], st, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS | A.FIRST_IMPLIES_THEN)
                 A.Graph.order(st, ga["running"], A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
             for sp in actions_of_prim(m, "stop"):
                 A.Graph.order(ga["stop"], sp, A.ORDERED | A.FIRST_IMPLIES_THEN)
