@@ -101,13 +101,18 @@ class ExecutorService:
         self.on_event = on_event
         self.cgroups = cgroups
         self.clock = clock or SystemClock()
-        self.core = ExecutorCore(node_name, self.clock, cgroups_enabled=cgroups is not None)
-        self._inbox: queue.Queue[_Call | None] = queue.Queue()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent")
         self._watcher: CgroupWatcher | None = None
         if cgroups is not None:
             factory = watcher_factory or InotifyWatcher
-            self._watcher = factory(self._cgroup_empty_from_any_thread)
+            try:
+                self._watcher = factory(self._cgroup_empty_from_any_thread)
+            except OSError as exc:
+                log.warning("no cgroup watch (%s): plain interval monitoring", exc)
+                self.cgroups = None
+        self.core = ExecutorCore(node_name, self.clock,
+                                 cgroups_enabled=self.cgroups is not None)
+        self._inbox: queue.Queue[_Call | None] = queue.Queue()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agent")
         self._reload: dict[str, ReloadInfo] = {}
         self.reap_wait = reap_wait
         #: pids seen in each watched cgroup (refreshed at every monitor result)
@@ -135,7 +140,10 @@ class ExecutorService:
         """Run ``fn(*args)`` on the loop thread and return its value (for inspection)."""
         reply: queue.Queue[Any] = queue.Queue()
         self._inbox.put(_Call(fn, args, reply, core_input=False))
-        return reply.get(timeout=timeout)
+        value = reply.get(timeout=timeout)
+        if isinstance(value, Exception):
+            raise value
+        return value
 
     def reload_info(self, req: OpRequest) -> ReloadInfo:
         """Reload facts of the request's agent (cached; runs ``meta-data`` once)."""

@@ -108,3 +108,22 @@ def test_scripted_results_and_reload_info(h: Harness) -> None:
     assert ev.rc == 6 and ev.exit_reason == "bad config" and ev.failed
     # FakeRunner's meta-data is empty: no reload support is assumed, not a crash
     assert h.svc.reload_info(ev.request).restart_params is None
+
+
+def test_watcher_unavailable_falls_back_to_interval_monitoring() -> None:
+    def broken(cb):  # type: ignore[no-untyped-def]
+        raise OSError(24, "Too many open files")
+
+    events: queue.Queue[OpEvent] = queue.Queue()
+    runner = FakeRunner(leave_processes={"web"})
+    svc = ExecutorService("n1", runner, events.put, cgroups=FakeCgroups(),
+                          watcher_factory=broken)
+    try:
+        svc.submit(OpRequest("web", SPEC, "start"))
+        assert events.get(timeout=5).rc == 0
+        (start,) = [c for c in runner.calls if c.action == "start"]
+        assert start.cgroup is None  # no watch possible: no cgroup either
+        with pytest.raises(ZeroDivisionError):
+            svc.call(lambda: 1 / 0)
+    finally:
+        svc.close()
