@@ -36,16 +36,22 @@ lab = lab_fixture("api", nodes=2)
 
 CLIENT_SCRIPT = r"""
 import json, sys
-from tandem.api.client import distribute_cluster_config, remote_cluster_action
+from tandem.api.remote import run_action, run_setup
 from tandem.corosync import conf as cconf
+from tandem.errors import PeerError
 
 what, nodes = sys.argv[1], sys.argv[2:]
-if what == "setup":
-    spec = cconf.parse_setup_argv(["mycluster", *nodes], name=None)
-    res = distribute_cluster_config(nodes, "mycluster", cconf.render(spec), cconf.generate_authkey())
-else:
-    res = remote_cluster_action(nodes, what, 120)
-print(json.dumps({n: [r.status, r.message] for n, r in res.items()}))
+lines = []
+try:
+    if what == "setup":
+        spec = cconf.parse_setup_argv(["mycluster", *nodes], name=None)
+        run_setup(nodes, "mycluster", cconf.render(spec), cconf.generate_authkey(), lines.append)
+    else:
+        run_action(nodes, what, lines.append)
+    errors = []
+except PeerError as exc:
+    errors = [r.message for r in exc.reports]
+print(json.dumps({"lines": lines, "errors": errors}))
 """
 
 
@@ -74,6 +80,7 @@ def tandem(
 
 
 def client(lab: Any, tmp: Path, what: str, *nodes: str) -> dict[str, list[str]]:
+    """Run setup or an action on pcmk-1 through tandem.api.remote: {lines, errors}."""
     import json
 
     script = tmp / "api_client.py"
@@ -154,17 +161,16 @@ def test_cluster_from_one_node_through_the_daemons(
     assert st.stdout == "pcmk-1: Online\npcmk-2: Online\n", st.stderr
 
     # 2. cluster setup: every node's daemon writes corosync.conf and the same authkey
-    assert client(lab, tmp, "setup", "pcmk-1", "pcmk-2") == {
-        "pcmk-1": ["ok", "Succeeded"],
-        "pcmk-2": ["ok", "Succeeded"],
-    }
+    res = client(lab, tmp, "setup", "pcmk-1", "pcmk-2")
+    assert res["errors"] == [] and res["lines"][-1] == "Cluster has been successfully set up."
     keys = [lab.node_path(n, "/etc/corosync/authkey").read_bytes() for n in ("pcmk-1", "pcmk-2")]
     assert keys[0] == keys[1] and len(keys[0]) >= 16
     assert "pcmk-2" in lab.node_path("pcmk-2", "/etc/corosync/corosync.conf").read_text()
 
     # 3. cluster start --all through the daemons
     res = client(lab, tmp, "start", "pcmk-1", "pcmk-2")
-    assert {n: r[0] for n, r in res.items()} == {"pcmk-1": "ok", "pcmk-2": "ok"}, res
+    assert res == {"lines": ["pcmk-1: Starting Cluster...", "pcmk-2: Starting Cluster..."],
+                   "errors": []}
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "both online")
 
     # 4. /metrics agrees with tandem status
@@ -183,12 +189,13 @@ def test_cluster_from_one_node_through_the_daemons(
     wait_for(lambda: placement_agrees(lab, "pcmk-1", "pcmk-2"), 60, "metrics vs status")
 
     # 5. stop and start pcmk-2 from pcmk-1
-    res = client(lab, tmp, "stop", "pcmk-2")
-    assert res["pcmk-2"][0] == "ok", res
+    res = client(lab, tmp, "stop", "pcmk-2")  # two phases: tandemd, then corosync
+    assert res == {"lines": ["pcmk-2: Stopping Cluster (tandemd)...",
+                             "pcmk-2: Stopping Cluster (corosync)..."], "errors": []}
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1"}, 90, "pcmk-2 offline")
     assert tandem(lab, "pcmk-2", "status").returncode != 0  # its cluster is stopped
     res = client(lab, tmp, "start", "pcmk-2")
-    assert res["pcmk-2"][0] == "ok", res
+    assert res["errors"] == [], res
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "pcmk-2 back")
 
     # 6. crash pcmk-1: PCSD Status on pcmk-2 answers Offline, metrics follow
