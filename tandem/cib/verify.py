@@ -62,9 +62,11 @@ def has_fencing_device(root: etree._Element) -> bool:
 
 
 def duplicate_op_lines(root: etree._Element) -> list[str]:
-    """Operations repeating a name and interval within a resource (Pacemaker's is_op_dup).
+    """Recurring operations repeating a name and interval within a resource (is_op_dup).
 
     Intervals are compared in milliseconds, so ``40s`` and ``P40S`` are the same.
+    Like Pacemaker, only recurring operations count: two ``start`` definitions
+    (e.g. one per role) are not reported.
     """
     lines = []
     for prim in root.iterfind("configuration/resources//primitive"):
@@ -74,6 +76,8 @@ def duplicate_op_lines(root: etree._Element) -> list[str]:
             if not name or not op_id:
                 continue
             key = (name, parse_interval_ms(op.get("interval"), 0))
+            if key[1] <= 0:
+                continue
             first = seen.setdefault(key, op_id)
             if first != op_id:
                 lines.append(

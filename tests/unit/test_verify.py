@@ -231,3 +231,11 @@ def test_duplicate_operation_same_text_as_crm_verify(tmp_path: Path) -> None:
         dict.fromkeys(line.removeprefix("crm_verify: ") for line in theirs.stderr.splitlines())
     )
     assert ours.stderr.splitlines() == expected
+
+
+def test_non_recurring_operations_may_repeat() -> None:
+    """Pacemaker checks only recurring operations: two start definitions are accepted."""
+    root = build_step_root("6c")
+    ops = root.find(".//primitive[@id='WebSite']/operations")
+    etree.SubElement(ops, "op", id="WebSite-start-again", name="start", interval="0s")
+    assert run_verify(root, verbose=1) == ([], 0)
