@@ -118,6 +118,9 @@ def write_file_atomic(root: etree._Element, path: str | os.PathLike[str]) -> Pat
     data = write_string(root).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     try:
+        # A new file is private (0600, as Pacemaker keeps its CIB); a replaced one keeps its mode.
+        with contextlib.suppress(FileNotFoundError):
+            os.fchmod(fd, p.stat().st_mode & 0o7777)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -113,3 +113,15 @@ def test_write_file_atomic_into_missing_folder_raises(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         xmlio.write_file_atomic(xmlio.parse_string(SMALL), target)
     assert not target.exists()
+
+
+def test_write_file_atomic_modes(tmp_path: Path) -> None:
+    """New files are private (0600); a replaced file keeps its permissions."""
+    root = xmlio.parse_string(SMALL)
+    new = xmlio.write_file_atomic(root, tmp_path / "new.xml")
+    assert new.stat().st_mode & 0o777 == 0o600
+    shared = tmp_path / "shared.xml"
+    shared.write_text("old")
+    shared.chmod(0o644)
+    xmlio.write_file_atomic(root, shared)
+    assert shared.stat().st_mode & 0o777 == 0o644
