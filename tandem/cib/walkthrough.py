@@ -544,3 +544,20 @@ def write_step_cib(step: str, path: str | os.PathLike[str]) -> str:
     """Write the step's CIB to ``path`` (atomically); return the path as a string."""
     xmlio.write_file_atomic(build_step_root(step), path)
     return str(Path(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tandem.cib.walkthrough [STEP PATH]``: list the steps, or write one's CIB."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        for s in STEPS.values():
+            print(f"{s.id:5} {s.title}")
+        return 0 if not args else 2
+    print(write_step_cib(args[0], args[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
