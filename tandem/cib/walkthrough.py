@@ -555,7 +555,11 @@ def main(argv: list[str] | None = None) -> int:
         for s in STEPS.values():
             print(f"{s.id:5} {s.title}")
         return 0 if not args else 2
-    print(write_step_cib(args[0], args[1]))
+    try:
+        print(write_step_cib(args[0], args[1]))
+    except (UsageError, OSError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
