@@ -10,13 +10,14 @@ default operations are every action of the agent's meta-data except
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from tandem.agents.metadata import AgentMetadata, AgentName, parse_agent_name
-from tandem.errors import AgentError, Report, error, warning
+from tandem.errors import AgentError, Report, Severity, error, warning
 from tandem.lib import cib_tools
 from tandem.lib.env import LibraryEnvironment
 from tandem.lib.values import is_time
@@ -52,8 +53,6 @@ class Operation:
 
 
 def info(code: str, message: str, **payload: object) -> Report:
-    from tandem.errors import Severity
-
     return Report(code, message, payload, Severity.INFO)
 
 
@@ -66,16 +65,6 @@ def resolve_agent(env: LibraryEnvironment, name: str) -> tuple[AgentName | None,
     if full is not None:
         return full, []
     if ":" in name:
-        parts = name.split(":")
-        if len(parts) == 2 and parts[0] == "ocf":
-            return None, [
-                error(
-                    "INVALID_RESOURCE_AGENT_NAME",
-                    f"Invalid resource agent name '{name}'. Use standard:provider:type when "
-                    "standard is 'ocf' or standard:type otherwise.",
-                    agent=name,
-                )
-            ]
         return None, [
             error(
                 "INVALID_RESOURCE_AGENT_NAME",
@@ -278,12 +267,8 @@ def validate_operations(md: AgentMetadata | None, ops: Sequence[Operation]) -> l
 
 def _interval_key(value: str) -> str:
     """Normalised interval so that ``60`` and ``1min`` count as the same."""
-    from tandem.lib.values import is_time
-
     if not is_time(value):
         return value
-    import re
-
     m = re.match(r"^\s*(\d+)\s*([a-z]*)\s*$", value.lower())
     if not m:
         return value
