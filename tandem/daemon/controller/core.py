@@ -1,0 +1,661 @@
+"""The DC's controller: a pure state machine that turns scheduler graphs into executed actions.
+
+Theory of operation
+===================
+
+Only the DC plans.  Every input that can change a decision -- the CIB
+(configuration, status, operation results), the membership, the clock --
+reaches :meth:`Controller.step` as an event, with ``now``.  The controller
+answers with outputs: operations to run on some node's executor
+(:class:`ExecuteOp`), status changes to replicate (:class:`CibOps`), a timer
+(:class:`SetTimer`), one explaining :class:`Log` sentence per cycle, and
+:class:`ShutdownReleased` when a node that is leaving has nothing left.
+
+Results are not messages to the DC: each node records its own results in the
+replicated CIB (:mod:`tandem.daemon.controller.node`), and the DC matches the
+records' ``transition-key`` (``ACTION:GRAPH:EXPECTED_RC:DC_UUID``) against the
+actions it has in flight.  So a result is "seen" exactly when the CIB shows
+it, on every node, in the same order.
+
+A transition is one scheduler run and the execution of its graph:
+
+* **computing** -- ``schedule(cib, now)``; nothing to do -> back to idle
+  ("cluster is stable"); otherwise the required, runnable actions of the
+  graph are the transition.
+* **executing** -- every action whose ordering inputs are complete is sent at
+  once (independent actions run in parallel; the executor serialises the
+  operations of one resource).  Pseudo actions complete by themselves.  An
+  action is complete when its record appears; it failed when the record's
+  rc/status is not the expected one, when its node leaves, or when nothing
+  came within its timeout plus ``cluster-delay``.
+* **aborted** -- anything the graph did not foresee (a failure, an
+  unexpected result, a configuration change, a node joining or leaving, a
+  history cleanup): no new action is sent; once those in flight are
+  complete the scheduler runs again on the new state.
+* **complete** -- every action done (or blocked behind one that cannot run,
+  such as fencing, which tandem does not do yet): back to idle.
+
+Before planning, the DC makes sure each member's recorded history belongs to
+the member's current incarnation (its daemon process): a node that (re)joined
+gets an empty history, so the scheduler probes every resource there.
+
+Node loss with ``stonith-enabled=false``: the daemon marks the node offline
+in the status; the scheduler then treats its resources as stopped and places
+them elsewhere.  With fencing enabled and no fencing device the scheduler
+leaves everything unmanaged, so nothing starts.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from tandem.agents.ocf import DEFAULT_TIMEOUT_MS
+from tandem.cib.rules import parse_interval_ms
+from tandem.daemon.controller import status as st
+from tandem.daemon.controller.events import (
+    BecameDC,
+    CibOps,
+    CibUpdated,
+    ControllerEvent,
+    ControllerOutput,
+    ExecuteOp,
+    Log,
+    LostDC,
+    MembershipChanged,
+    SetTimer,
+    ShutdownReleased,
+    TimerFired,
+)
+from tandem.daemon.executor.core import OpRequest
+from tandem.daemon.executor.requests import request_from_cib
+from tandem.errors import CibError, TandemError
+
+DEFAULT_CLUSTER_DELAY_S = 60.0
+DEFAULT_RECHECK_S = 15 * 60.0
+WIPE_RETRY_S = 10.0
+
+
+class Phase(enum.Enum):
+    NOT_DC = "not-dc"
+    IDLE = "idle"
+    COMPUTING = "computing"
+    EXECUTING = "executing"
+    ABORTING = "aborting"
+
+
+#: The transition lifecycle.  ``complete`` and ``aborted`` are the two ends of
+#: an executing graph; an aborted one drains its in-flight actions first.
+TRANSITIONS: dict[Phase, dict[str, Phase]] = {
+    Phase.NOT_DC: {"became-dc": Phase.IDLE, "lost-dc": Phase.NOT_DC},
+    Phase.IDLE: {"compute": Phase.COMPUTING, "lost-dc": Phase.NOT_DC, "became-dc": Phase.IDLE},
+    Phase.COMPUTING: {
+        "graph": Phase.EXECUTING,
+        "nothing-to-do": Phase.IDLE,
+        "not-ready": Phase.IDLE,
+        "lost-dc": Phase.NOT_DC,
+    },
+    Phase.EXECUTING: {
+        "complete": Phase.IDLE,
+        "abort": Phase.ABORTING,
+        "lost-dc": Phase.NOT_DC,
+        "became-dc": Phase.EXECUTING,
+    },
+    Phase.ABORTING: {
+        "drained": Phase.IDLE,
+        "abort": Phase.ABORTING,
+        "lost-dc": Phase.NOT_DC,
+        "became-dc": Phase.ABORTING,
+    },
+}
+
+
+class IllegalTransition(TandemError):
+    default_code = "CONTROLLER_ILLEGAL_TRANSITION"
+
+
+class ActionState(enum.Enum):
+    WAITING = "waiting"
+    IN_FLIGHT = "in-flight"
+    DONE = "done"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+
+
+@dataclass
+class TAction:
+    """One action of the running transition."""
+
+    id: int
+    rsc: str | None
+    task: str
+    node: str | None
+    interval_ms: int
+    pseudo: bool
+    inputs: list[int]
+    key: str = ""
+    expected_rc: int = 0
+    state: ActionState = ActionState.WAITING
+    deadline: float | None = None
+    rc: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.task == "monitor":
+            what = f"{self.interval_ms} ms monitor" if self.interval_ms else "probe"
+        else:
+            what = self.task
+        return f"{what} of {self.rsc} on {self.node}" if self.rsc else f"{self.task} on {self.node}"
+
+
+@dataclass
+class Transition:
+    id: int
+    started: float
+    actions: dict[int, TAction]
+    summary: list[str]
+    abort_reason: str | None = None
+    by_key: dict[str, TAction] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The facts of one CIB the controller compares from one update to the next."""
+
+    version: tuple[int, int, int]
+    config: bytes
+    quorum: str | None
+    node_attrs: dict[str, tuple[str | None, ...]]
+    incarnations: dict[str, str | None]
+    transient: dict[str, dict[str, str]]
+    records: dict[tuple[str, str, str], st.OpFacts]
+
+    @classmethod
+    def of(cls, cib: etree._Element) -> _Snapshot:
+        conf = cib.find("configuration")
+        states = st.node_states(cib)
+        return cls(
+            version=(_int(cib.get("admin_epoch")), _int(cib.get("epoch")), _int(cib.get("num_updates"))),
+            config=etree.tostring(conf, method="c14n") if conf is not None else b"",
+            quorum=cib.get("have-quorum"),
+            node_attrs={
+                n: tuple(ns.get(a) for a in ("in_ccm", "crmd", "join", "expected"))
+                for n, ns in states.items()
+            },
+            incarnations={n: st.incarnation(cib, n) for n in states},
+            transient=st.transient_attributes(cib),
+            records=st.records(cib),
+        )
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
+def _epoch(dt: datetime) -> float:
+    return dt.timestamp()
+
+
+class Controller:
+    """The DC's planner and graph executor (see the module docstring).
+
+    ``uuid`` goes into every transition key: records carrying another DC's
+    uuid are results this controller did not ask for.  ``schedule`` is the
+    scheduler entry point (injected so tests can count calls; the default is
+    :func:`tandem.scheduler.schedule`).
+    """
+
+    def __init__(self, node_name: str, uuid: str, *, schedule=None) -> None:  # noqa: ANN001
+        self.name = node_name
+        self.uuid = uuid
+        self.phase = Phase.NOT_DC
+        self.now = 0.0
+        self.cib: etree._Element | None = None
+        self.snap: _Snapshot | None = None
+        self.members: dict[str, str] = {}
+        self.transition: Transition | None = None
+        self.graph_ids = 0
+        self.last_decision = "not the DC"
+        self.last_summary: list[str] = []
+        self.released: set[str] = set()
+        self.recheck_at: float | None = None
+        self._computed_version: tuple[int, int, int] | None = None
+        self._dirty = False
+        self._dirty_reason = ""
+        self._wipes: dict[tuple[str, str], float] = {}
+        self._timer: float | None = None
+        self._waiting_for: str | None = None
+        self._out: list[ControllerOutput] = []
+        if schedule is None:
+            from tandem.scheduler import schedule as default_schedule
+
+            schedule = default_schedule
+        self._schedule = schedule
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _go(self, trigger: str) -> None:
+        table = TRANSITIONS[self.phase]
+        if trigger not in table:
+            raise IllegalTransition(
+                f"can't handle '{trigger}' when node={self.name} and phase={self.phase.value}"
+            )
+        self.phase = table[trigger]
+
+    def _log(self, text: str, level: str = "info") -> None:
+        self.last_decision = text
+        self._out.append(Log(level, text))
+
+    # ------------------------------------------------------------------ entry point
+
+    def step(self, event: ControllerEvent, now: float) -> list[ControllerOutput]:
+        """Feed one event at time ``now`` (epoch seconds); return the outputs, in order."""
+        self._out = []
+        self.now = max(self.now, now)
+        if isinstance(event, BecameDC):
+            if self.phase is Phase.NOT_DC:
+                self._go("became-dc")
+                self._dirty, self._dirty_reason = True, "became the DC"
+                self._computed_version = None
+        elif isinstance(event, LostDC):
+            if self.phase is not Phase.NOT_DC:
+                if self.transition is not None:
+                    self._log(f"transition {self.transition.id} abandoned: no longer the DC")
+                else:
+                    self._log("no longer the DC")
+                self._go("lost-dc")
+                self.transition = None
+                self._wipes.clear()
+                self.released.clear()
+                self._set_timer(None)
+        elif isinstance(event, CibUpdated):
+            self._on_cib(event.cib)
+        elif isinstance(event, MembershipChanged):
+            self._on_membership(dict(event.members))
+        elif isinstance(event, TimerFired):
+            self._on_timer()
+        if self.phase is not Phase.NOT_DC:
+            self._run()
+        return self._out
+
+    def resources_released(self, node: str) -> bool:
+        """True once a transition has stopped or moved everything off ``node`` (shutdown)."""
+        return node in self.released
+
+    # ------------------------------------------------------------------ inputs
+
+    def _on_cib(self, cib: etree._Element) -> None:
+        old = self.snap
+        self.cib = cib
+        self.snap = new = _Snapshot.of(cib)
+        if self.phase is Phase.NOT_DC:
+            return
+        if old is not None and new.version == old.version:
+            return
+        t = self.transition
+        if t is None or old is None:
+            if not self._dirty:
+                self._dirty, self._dirty_reason = True, "the CIB changed"
+            return
+        # During a transition, expected results only confirm actions; anything
+        # else aborts it (and the replanning after the abort sees everything).
+        reason = self._diff(t, old, new)
+        if reason is not None:
+            self._abort(reason)
+
+    def _on_membership(self, members: dict[str, str]) -> None:
+        old = self.members
+        self.members = members
+        gone = sorted(set(old) - set(members))
+        came = sorted(n for n in members if old.get(n) != members[n])
+        for n in gone:
+            self.released.discard(n)
+        if self.phase is Phase.NOT_DC:
+            return
+        if gone or came:
+            self._dirty, self._dirty_reason = True, "the membership changed"
+        t = self.transition
+        if t is None:
+            return
+        for a in t.actions.values():
+            if a.state is ActionState.IN_FLIGHT and a.node in gone:
+                a.state = ActionState.FAILED
+        parts = []
+        if gone:
+            parts.append(f"{', '.join(gone)} left the cluster")
+        if came:
+            parts.append(f"{', '.join(came)} joined")
+        if parts:
+            self._abort(" and ".join(parts))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        t = self.transition
+        if t is not None:
+            for a in t.actions.values():
+                if a.state is ActionState.IN_FLIGHT and a.deadline is not None and self.now >= a.deadline:
+                    a.state = ActionState.FAILED
+                    self._abort(f"no result for the {a.label} within its timeout plus cluster-delay")
+        if self.recheck_at is not None and self.now >= self.recheck_at:
+            self.recheck_at = None
+            self._dirty, self._dirty_reason = True, "a failure-timeout or a time-based rule fell due"
+
+    # ------------------------------------------------------------------ diff of two CIBs
+
+    def _diff(self, t: Transition, old: _Snapshot, new: _Snapshot) -> str | None:
+        """Confirm in-flight actions from new records; say why the transition must abort, if so."""
+        reasons: list[str] = []
+        if new.config != old.config:
+            reasons.append("the configuration changed")
+        if new.quorum != old.quorum:
+            reasons.append("quorum changed")
+        if new.node_attrs != old.node_attrs:
+            reasons.append("a node's membership state changed")
+        if new.incarnations != old.incarnations:
+            reasons.append("a node's operation history was reset")
+        if new.transient != old.transient:
+            reasons.append("node attributes changed")
+        for k, rec in new.records.items():
+            prev = old.records.get(k)
+            if prev is not None and prev.identity == rec.identity:
+                continue
+            a = t.by_key.get(rec.transition_key)
+            if a is None:
+                reasons.append(f"unexpected result of {rec.op_key} on {rec.node} (rc={rec.rc})")
+                continue
+            if a.state is not ActionState.IN_FLIGHT:
+                if a.state is ActionState.DONE and not self._ok(a, rec):
+                    # e.g. a recurring monitor of this transition that failed since
+                    a.state = ActionState.FAILED
+                    reasons.append(f"the {a.label} failed (rc={rec.rc}, status={rec.status})")
+                continue  # else: the last_failure twin of a record already matched
+            a.rc = rec.rc
+            if self._ok(a, rec):
+                a.state = ActionState.DONE
+            else:
+                a.state = ActionState.FAILED
+                if a.task == "monitor" and a.interval_ms == 0 and rec.status == 0 and rec.rc in (0, 8):
+                    reasons.append(f"the probe found {a.rsc} running on {a.node}")
+                else:
+                    reasons.append(f"the {a.label} failed (rc={rec.rc}, status={rec.status})")
+        for k, rec in old.records.items():
+            if k not in new.records and rec.interval_ms == 0:
+                reasons.append(f"the history of {rec.rsc} on {rec.node} was cleared")
+                break
+        if not reasons:
+            return None
+        seen: list[str] = []
+        for r in reasons:
+            if r not in seen:
+                seen.append(r)
+        return "; ".join(seen)
+
+    @staticmethod
+    def _ok(a: TAction, rec: st.OpFacts) -> bool:
+        if rec.status != 0:
+            return False
+        if a.task == "stop" and rec.rc == 7:
+            return True
+        return rec.rc == a.expected_rc
+
+    def _abort(self, reason: str) -> None:
+        t = self.transition
+        if t is None:
+            return
+        if t.abort_reason is None:
+            t.abort_reason = reason
+        else:
+            if reason not in t.abort_reason:
+                t.abort_reason += f"; {reason}"
+        if self.phase is Phase.EXECUTING:
+            self._go("abort")
+
+    # ------------------------------------------------------------------ the cycle
+
+    def _run(self) -> None:
+        """Do whatever the current phase allows, until nothing changes."""
+        for _ in range(8):
+            before = (self.phase, self._dirty)
+            if self.phase is Phase.EXECUTING:
+                self._dispatch()
+            if self.phase is Phase.ABORTING and not self._in_flight():
+                self._finish("aborted")
+            if self.phase is Phase.IDLE and self._dirty:
+                self._compute()
+            if (self.phase, self._dirty) == before:
+                break
+        self._update_timer()
+
+    def _in_flight(self) -> list[TAction]:
+        t = self.transition
+        return [a for a in t.actions.values() if a.state is ActionState.IN_FLIGHT] if t else []
+
+    def _members_ready(self) -> str | None:
+        """None when every member's history is its current incarnation's; else who we wait for."""
+        cib = self.cib
+        if cib is None:
+            return ""
+        waiting = []
+        ops: list[dict[str, object]] = []
+        wiped = []
+        for n, inc in sorted(self.members.items()):
+            if st.incarnation(cib, n) == inc:
+                continue
+            waiting.append(n)
+            nid = st.node_id(cib, n)
+            if nid is None:
+                continue
+            sent = self._wipes.get((n, inc))
+            if sent is None or self.now - sent >= WIPE_RETRY_S:
+                self._wipes[(n, inc)] = self.now
+                ops += st.wipe_lrm_ops(nid, n, inc)
+                wiped.append(n)
+        if ops:
+            self._out.append(CibOps(tuple(ops), f"{', '.join(wiped)} joined: "
+                                                "operation history starts afresh"))
+        return ", ".join(waiting) if waiting else None
+
+    def _compute(self) -> None:
+        self._go("compute")
+        reason = self._dirty_reason or "the CIB changed"
+        self._dirty, self._dirty_reason = False, ""
+        waiting = self._members_ready()
+        if waiting is not None:
+            self._go("not-ready")
+            if waiting and waiting != self._waiting_for:
+                self._waiting_for = waiting
+                self._log(f"waiting for the operation history of {waiting} to be reset before planning")
+            return
+        self._waiting_for = None
+        assert self.cib is not None and self.snap is not None
+        from tandem.cib.model import Cib
+
+        now_dt = datetime.fromtimestamp(self.now, UTC)
+        try:
+            model = Cib.from_element(self.cib)
+            result = self._schedule(model, now_dt)
+        except (TandemError, ValueError) as exc:
+            self._go("not-ready")
+            self._log(f"cannot plan: the scheduler refused the CIB ({exc})", "error")
+            return
+        self._computed_version = self.snap.version
+        recheck = _epoch(result.recheck_at) if result.recheck_at is not None else None
+        floor = self.now + self._recheck_interval()
+        self.recheck_at = min(recheck, floor) if recheck is not None else floor
+        order = result.graph.execution_order()
+        if not order:
+            self._go("nothing-to-do")
+            self.last_summary = []
+            self._log(f"cluster is stable: nothing to do ({reason})")
+            self._release_idle_shutdowns(result)
+            return
+        self.graph_ids += 1
+        live = {id(a) for a in order}
+        actions: dict[int, TAction] = {}
+        for a in order:
+            actions[a.id] = TAction(
+                id=a.id,
+                rsc=a.rsc,
+                task=a.task,
+                node=a.node,
+                interval_ms=a.interval_ms,
+                pseudo=a.pseudo or a.task in ("do_shutdown",) or a.node is None,
+                inputs=[f.id for f, _fl in a.inputs if id(f) in live],
+            )
+        t = Transition(self.graph_ids, self.now, actions, list(result.summary))
+        for ta in actions.values():
+            probe = ta.task == "monitor" and ta.interval_ms == 0
+            ta.expected_rc = 7 if probe else 0
+            ta.key = f"{ta.id}:{t.id}:{ta.expected_rc}:{self.uuid}"
+            t.by_key[ta.key] = ta
+        self.transition = t
+        self.last_summary = list(result.summary)
+        self._go("graph")
+        what = "; ".join(s.split("  due to")[0].strip() for s in result.summary) or (
+            f"{len(actions)} action(s): probes and monitors"
+        )
+        self._log(f"transition {t.id} started ({reason}): {_squash(what)}")
+
+    def _recheck_interval(self) -> float:
+        cib = self.cib
+        if cib is not None:
+            for nv in cib.iterfind("configuration/crm_config/cluster_property_set/nvpair"):
+                if nv.get("name") == "cluster-recheck-interval":
+                    ms = parse_interval_ms(nv.get("value"), 0)
+                    if ms > 0:
+                        return ms / 1000.0
+        return DEFAULT_RECHECK_S
+
+    def _cluster_delay(self) -> float:
+        cib = self.cib
+        if cib is not None:
+            for nv in cib.iterfind("configuration/crm_config/cluster_property_set/nvpair"):
+                if nv.get("name") == "cluster-delay":
+                    ms = parse_interval_ms(nv.get("value"), 0)
+                    if ms > 0:
+                        return ms / 1000.0
+        return DEFAULT_CLUSTER_DELAY_S
+
+    def _release_idle_shutdowns(self, result) -> None:  # noqa: ANN001 - ScheduleResult
+        for n in getattr(result, "shutdown_nodes", []) or []:
+            if n not in self.released:
+                self.released.add(n)
+                self._out.append(ShutdownReleased(n))
+
+    def _dispatch(self) -> None:
+        t = self.transition
+        assert t is not None
+        progressed = True
+        while progressed and self.phase is Phase.EXECUTING:
+            progressed = False
+            for a in t.actions.values():
+                if a.state is not ActionState.WAITING:
+                    continue
+                ins = [t.actions[i] for i in a.inputs]
+                if any(i.state in (ActionState.FAILED, ActionState.BLOCKED) for i in ins):
+                    a.state = ActionState.BLOCKED
+                    progressed = True
+                    continue
+                if not all(i.state is ActionState.DONE for i in ins):
+                    continue
+                progressed = True
+                self._fire(t, a)
+        if self.phase is not Phase.EXECUTING:
+            return
+        if not self._in_flight() and all(a.state is not ActionState.WAITING for a in t.actions.values()):
+            self._finish("complete")
+
+    def _fire(self, t: Transition, a: TAction) -> None:
+        if a.task == "do_shutdown":
+            a.state = ActionState.DONE
+            if a.node and a.node not in self.released:
+                self.released.add(a.node)
+                self._out.append(ShutdownReleased(a.node))
+            return
+        if a.task == "stonith":
+            a.state = ActionState.BLOCKED
+            self._log(f"cannot fence {a.node}: fencing is not implemented yet", "warning")
+            return
+        if a.pseudo:
+            a.state = ActionState.DONE
+            return
+        if a.node not in self.members:
+            a.state = ActionState.FAILED
+            self._abort(f"{a.node} is not a member any more")
+            return
+        try:
+            req = self._request(a)
+        except TandemError as exc:
+            a.state = ActionState.FAILED
+            self._abort(f"cannot build the {a.label}: {exc}")
+            return
+        a.state = ActionState.IN_FLIGHT
+        a.deadline = self.now + req.timeout_ms / 1000.0 + self._cluster_delay()
+        self._out.append(ExecuteOp(a.node or "", req))
+
+    def _request(self, a: TAction) -> OpRequest:
+        assert self.cib is not None and a.rsc is not None
+        try:
+            return request_from_cib(self.cib, a.rsc, a.task, a.interval_ms, transition_key=a.key)
+        except CibError:
+            spec = st.lrm_resource_spec(self.cib, a.rsc)
+            if spec is None:
+                raise
+            # an orphan (deleted from the configuration): the node stops it with the
+            # parameters it started it with
+            return OpRequest(a.rsc, spec, a.task, a.interval_ms, DEFAULT_TIMEOUT_MS,
+                             transition_key=a.key)
+
+    def _finish(self, how: str) -> None:
+        t = self.transition
+        assert t is not None
+        done = sum(1 for a in t.actions.values() if a.state is ActionState.DONE)
+        failed = sum(1 for a in t.actions.values() if a.state is ActionState.FAILED)
+        blocked = sum(1 for a in t.actions.values() if a.state in (ActionState.BLOCKED, ActionState.WAITING))
+        took = self.now - t.started
+        self.transition = None
+        if how == "complete":
+            self._go("complete")
+            extra = f", {blocked} could not run" if blocked else ""
+            self._log(f"transition {t.id} complete: {done} action(s) done in {took:.2f} s{extra}")
+        else:
+            self._go("drained")
+            self._log(
+                f"transition {t.id} aborted: {t.abort_reason}; replanning "
+                f"({done} done, {failed} failed, {blocked} not started)"
+            )
+            self._dirty, self._dirty_reason = True, f"transition {t.id} was aborted"
+
+    def _update_timer(self) -> None:
+        if self.phase is Phase.NOT_DC:
+            return
+        cib = self.cib
+        for n, inc in list(self._wipes):
+            if self.members.get(n) != inc or (cib is not None and st.incarnation(cib, n) == inc):
+                del self._wipes[(n, inc)]
+        times = []
+        if self.recheck_at is not None:
+            times.append(self.recheck_at)
+        t = self.transition
+        if t is not None:
+            times += [a.deadline for a in t.actions.values()
+                      if a.state is ActionState.IN_FLIGHT and a.deadline is not None]
+        for sent in self._wipes.values():
+            times.append(sent + WIPE_RETRY_S)
+        at = min(times) if times else None
+        self._set_timer(at)
+
+    def _set_timer(self, at: float | None) -> None:
+        if at != self._timer:
+            self._timer = at
+            self._out.append(SetTimer(at))
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
