@@ -81,16 +81,22 @@ def _local_only(verb: str, nodes: Sequence[str], all_nodes: bool) -> None:
         raise UsageError(f"cluster {verb} {what} {NEEDS_API.format(verb=verb)}")
 
 
-def _run_on_nodes(lab: Any, nodes: list[str], argv: list[str], *, prefix: bool = False) -> int:
-    """Run ``tandem ARGV`` inside every node at once; echo each output; worst exit code."""
+def _run_on_nodes(
+    lab: Any, nodes: list[str], argv: list[str], *, prefix: bool = False, light: bool = False
+) -> int:
+    """Run ``tandem ARGV`` inside every node at once; echo each output; worst exit code.
+
+    ``light`` runs ``python -m tandem.daemon.service ARGV`` instead (cluster start).
+    """
+    from tandem.lab.api import venv_dir
+
+    cmd = (
+        [str(venv_dir() / "bin" / "python"), "-m", "tandem.daemon.service"]
+        if light
+        else [_tandem_in_node()]
+    )
     procs = {
-        n: lab.spawn(
-            n,
-            [_tandem_in_node(), *argv],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        n: lab.spawn(n, [*cmd, *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for n in nodes
     }
     worst = 0
@@ -221,8 +227,9 @@ def start(
     if not nodes and not all_nodes:
         raise UsageError("on the lab host, name the nodes to start or use --all")
     targets = _targets(lab, nodes, all_nodes)
-    argv = ["cluster", "start"] + ([f"--wait={wait}"] if wait else [])
-    sys.exit(_run_on_nodes(lab, targets, argv, prefix=True))
+    # the light entry point (not the whole CLI) inside each node: faster start
+    argv = ["start"] + ([f"--wait={seconds:g}"] if seconds else [])
+    sys.exit(_run_on_nodes(lab, targets, argv, prefix=True, light=True))
 
 
 def _seconds(wait: str | None) -> float | None:
