@@ -70,6 +70,7 @@ from tandem.daemon.controller.events import (
     ShutdownReleased,
     TimerFired,
 )
+from tandem.daemon.controller.node import op_on_fail
 from tandem.daemon.executor.core import OpRequest
 from tandem.daemon.executor.requests import request_from_cib
 from tandem.errors import CibError, TandemError
@@ -77,6 +78,8 @@ from tandem.errors import CibError, TandemError
 DEFAULT_CLUSTER_DELAY_S = 60.0
 DEFAULT_RECHECK_S = 15 * 60.0
 WIPE_RETRY_S = 10.0
+ABORT_BRAKE = 5
+MAX_BRAKE_S = 30.0
 
 
 class Phase(enum.Enum):
@@ -231,6 +234,10 @@ class Controller:
         self._wipes: dict[tuple[str, str], float] = {}
         self._timer: float | None = None
         self._waiting_for: str | None = None
+        #: aborted transitions in a row, and no replanning before this time (a brake
+        #: against a graph that fails the same way again and again)
+        self._aborts_in_row = 0
+        self._hold_until = 0.0
         self._out: list[ControllerOutput] = []
         if schedule is None:
             from tandem.scheduler import schedule as default_schedule
@@ -351,16 +358,17 @@ class Controller:
     def _diff(self, t: Transition, old: _Snapshot, new: _Snapshot) -> str | None:
         """Confirm in-flight actions from new records; say why the transition must abort, if so."""
         reasons: list[str] = []
+        general: list[str] = []
         if new.config != old.config:
-            reasons.append("the configuration changed")
+            general.append("the configuration changed")
         if new.quorum != old.quorum:
-            reasons.append("quorum changed")
+            general.append("quorum changed")
         if new.node_attrs != old.node_attrs:
-            reasons.append("a node's membership state changed")
+            general.append("a node's membership state changed")
         if new.incarnations != old.incarnations:
-            reasons.append("a node's operation history was reset")
-        if new.transient != old.transient:
-            reasons.append("node attributes changed")
+            general.append("a node's operation history was reset")
+        if _plain_attrs(new.transient) != _plain_attrs(old.transient):
+            general.append("node attributes changed")
         for k, rec in new.records.items():
             prev = old.records.get(k)
             if prev is not None and prev.identity == rec.identity:
@@ -388,6 +396,7 @@ class Controller:
             if k not in new.records and rec.interval_ms == 0:
                 reasons.append(f"the history of {rec.rsc} on {rec.node} was cleared")
                 break
+        reasons += general
         if not reasons:
             return None
         seen: list[str] = []
@@ -396,8 +405,9 @@ class Controller:
                 seen.append(r)
         return "; ".join(seen)
 
-    @staticmethod
-    def _ok(a: TAction, rec: st.OpFacts) -> bool:
+    def _ok(self, a: TAction, rec: st.OpFacts) -> bool:
+        if a.rsc is not None and op_on_fail(self.cib, a.rsc, a.task, a.interval_ms) == "ignore":
+            return True  # "pretend the resource did not fail": the transition goes on
         if rec.status != 0:
             return False
         if a.task == "stop" and rec.rc == 7:
@@ -415,6 +425,10 @@ class Controller:
                 t.abort_reason += f"; {reason}"
         if self.phase is Phase.EXECUTING:
             self._go("abort")
+            busy = len(self._in_flight())
+            if busy:
+                self._log(f"transition {t.id} aborting: {reason}; waiting for {busy} action(s) "
+                          "in flight before replanning")
 
     # ------------------------------------------------------------------ the cycle
 
@@ -426,7 +440,7 @@ class Controller:
                 self._dispatch()
             if self.phase is Phase.ABORTING and not self._in_flight():
                 self._finish("aborted")
-            if self.phase is Phase.IDLE and self._dirty:
+            if self.phase is Phase.IDLE and self._dirty and self.now >= self._hold_until:
                 self._compute()
             if (self.phase, self._dirty) == before:
                 break
@@ -490,6 +504,7 @@ class Controller:
         self.recheck_at = min(recheck, floor) if recheck is not None else floor
         order = result.graph.execution_order()
         if not order:
+            self._aborts_in_row = 0
             self._go("nothing-to-do")
             self.last_summary = []
             self._log(f"cluster is stable: nothing to do ({reason})")
@@ -621,6 +636,7 @@ class Controller:
         took = self.now - t.started
         self.transition = None
         if how == "complete":
+            self._aborts_in_row = 0
             self._go("complete")
             extra = f", {blocked} could not run" if blocked else ""
             self._log(f"transition {t.id} complete: {done} action(s) done in {took:.2f} s{extra}")
@@ -631,6 +647,12 @@ class Controller:
                 f"({done} done, {failed} failed, {blocked} not started)"
             )
             self._dirty, self._dirty_reason = True, f"transition {t.id} was aborted"
+            self._aborts_in_row += 1
+            if self._aborts_in_row >= ABORT_BRAKE:
+                delay = min(2.0 ** (self._aborts_in_row - ABORT_BRAKE), MAX_BRAKE_S)
+                self._hold_until = self.now + delay
+                self._log(f"{self._aborts_in_row} transitions in a row were aborted: "
+                          f"replanning in {delay:g} s", "warning")
 
     def _update_timer(self) -> None:
         if self.phase is Phase.NOT_DC:
@@ -648,6 +670,8 @@ class Controller:
                       if a.state is ActionState.IN_FLIGHT and a.deadline is not None]
         for sent in self._wipes.values():
             times.append(sent + WIPE_RETRY_S)
+        if self._dirty and self._hold_until > self.now:
+            times.append(self._hold_until)
         at = min(times) if times else None
         self._set_timer(at)
 
@@ -655,6 +679,16 @@ class Controller:
         if at != self._timer:
             self._timer = at
             self._out.append(SetTimer(at))
+
+
+def _plain_attrs(transient: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Transient attributes without fail counts: those only change along with a
+    failure record or a cleanup, which the record diff already explains."""
+    return {
+        n: {k: v for k, v in attrs.items()
+            if not k.startswith(("fail-count-", "last-failure-"))}
+        for n, attrs in transient.items()
+    }
 
 
 def _squash(text: str) -> str:

@@ -67,11 +67,8 @@ class SimNode:
     executor: InlineExecutor | None = None
     controller: Controller | None = None
     shutting_down: bool = False
-
-    @property
-    def runner(self) -> FakeRunner:
-        assert self.executor is not None
-        return self.executor.runner
+    #: the node's fake agents: scripts survive a crash, running services do not
+    runner: FakeRunner = field(default_factory=FakeRunner)
 
 
 class ControllerSim:
@@ -120,7 +117,7 @@ class ControllerSim:
             assert n.agent is not None
             self._agent_out(n, n.agent.on_event(ev))
 
-        node.executor = InlineExecutor(node.name, on_event, clock=clock)
+        node.executor = InlineExecutor(node.name, on_event, runner=node.runner, clock=clock)
         node.controller = Controller(node.name, f"uuid-{next(self._uuids)}")
 
     def crash(self, name: str) -> None:
@@ -128,6 +125,7 @@ class ControllerSim:
         node = self.nodes[name]
         node.member = False
         node.held = []
+        node.runner.running.clear()
         node.agent = None
         node.executor = None
         node.controller = None
@@ -220,6 +218,20 @@ class ControllerSim:
         for req in held:
             self._deliver_exec(node, req)
         self.settle()
+
+    def release(self, name: str) -> list[str]:
+        """Deliver the requests held so far on a paused node (it stays paused); their op keys."""
+        node = self.nodes[name]
+        held, node.held = node.held, []
+        node.paused = False
+        for req in held:
+            self._deliver_exec(node, req)
+        node.paused = True
+        self.settle()
+        return [r.op_key for r in held]
+
+    def held(self, name: str) -> list[str]:
+        return [r.op_key for r in self.nodes[name].held]
 
     def change(self, ops: list[dict[str, Any]]) -> None:
         """An administrator's CIB change (as ``tandem`` commands send them)."""
