@@ -145,7 +145,21 @@ class LeaveAndExit:
     reason: str
 
 
-Action = Multicast | Persist | Reply | Log | CibChanged | LeaveAndExit
+@dataclass(frozen=True)
+class ViewChanged:
+    """Who is DC and which nodes are online changed (hook for the controller).
+
+    ``incarnations`` gives each online node's tandemd pid: a new value means
+    that node's daemon restarted (its resources must be re-probed).
+    """
+
+    dc: str | None
+    online: tuple[str, ...]
+    incarnations: tuple[tuple[str, int], ...]
+    i_am_dc: bool
+
+
+Action = Multicast | Persist | Reply | Log | CibChanged | LeaveAndExit | ViewChanged
 
 
 # --------------------------------------------------------------------------- lifecycle
@@ -267,6 +281,7 @@ class DaemonCore:
         self.queue: list[tuple[tuple[int, int], dict[str, Any]]] = []
         self.pending: dict[int, str] = {}  # req_id -> cmd awaiting delivery
         self.last_decision = "starting"
+        self._last_view: ViewChanged | None = None
         self._out: list[Action] = []
 
     # ------------------------------------------------------------------ plumbing
@@ -375,6 +390,7 @@ class DaemonCore:
         for sender, msg in discarded:
             if sender == self.me:
                 self._mcast(msg)
+        self._emit_view()
         names = ", ".join(self._name_of(n) or "?" for n in sorted(member_ids))
         gone = ", ".join(sorted(self._name_of(n) or "?" for n, _ in left))
         self._log(f"membership is now [{names}]" + (f" ({gone} left)" if gone else ""))
@@ -484,6 +500,7 @@ class DaemonCore:
         self._choose_dc()
         self._rebuild_status()
         self._log(f"in sync: {why}; DC is {self._name_of(self.dc)}")
+        self._emit_view()
         queued, self.queue = self.queue, []
         for sender, msg in queued:
             if self.round is not None:  # a message in the queue cannot open a round, but be safe
@@ -549,6 +566,18 @@ class DaemonCore:
 
     def _lowest_member(self) -> int | None:
         return min((n for n, _ in self.members), default=None)
+
+    def _emit_view(self) -> None:
+        online = sorted((p.name, p.pid) for p in self.peers.values() if p.member and p.synced)
+        view = ViewChanged(
+            self._name_of(self.dc),
+            tuple(n for n, _ in online),
+            tuple(online),
+            self.dc == self.nodeid,
+        )
+        if view != self._last_view:
+            self._last_view = view
+            self._emit(view)
 
     def _choose_dc(self) -> None:
         synced = [p.nodeid for p in self.peers.values() if p.member and p.synced]
@@ -666,6 +695,7 @@ class DaemonCore:
             self._log(f"{peer.name} announced its shutdown")
             self._choose_dc()
             self._rebuild_status()
+            self._emit_view()
             self._ack_shutdowns()
         elif kind == "shutdown-ack":
             target = int(msg.get("node", 0))
@@ -678,8 +708,8 @@ class DaemonCore:
                 self._fail_pending("tandemd is shutting down")
                 self._emit(LeaveAndExit(0, f"clean shutdown acknowledged by DC {origin}"))
 
-    def resources_released(self, nodeid: int) -> bool:
-        """Controller hook: True once no resource is active on ``nodeid`` any more.
+    def resources_released(self, node: str) -> bool:
+        """Controller hook: True once no resource is active on node ``node`` any more.
 
         The DC only acknowledges a node's shutdown when this is true.  Until the
         controller (issue 5) exists no resource ever runs, so the answer is yes;
@@ -702,7 +732,7 @@ class DaemonCore:
                 peer.member
                 and peer.shutting_down
                 and not peer.acked
-                and self.resources_released(peer.nodeid)
+                and self.resources_released(peer.name)
             ):
                 self._mcast({"t": "shutdown-ack", "node": peer.nodeid})
 

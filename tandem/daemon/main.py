@@ -44,6 +44,7 @@ from tandem.daemon.core import (
     Persist,
     Reply,
     Tick,
+    ViewChanged,
 )
 from tandem.daemon.storage import CibStorage, Clock, FileCibStorage, SystemClock
 from tandem.errors import CorosyncError, NotRunningError, TandemError
@@ -76,7 +77,12 @@ class Daemon:
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._exit: asyncio.Future[LeaveAndExit] | None = None
         self.exit_reason = ""
+        # Hooks for the layers that live in the daemon process (the controller):
+        # CIB changed, DC/online view changed, and every transport event (for
+        # their own CPG groups).  Callbacks must not block.
         self.on_cib_changed: list[Callable[[CibChanged], None]] = []
+        self.on_view_changed: list[Callable[[ViewChanged], None]] = []
+        self.on_transport_event: list[Callable[[Event], None]] = []
 
     # -- actions ----------------------------------------------------------------------
 
@@ -104,12 +110,27 @@ class Daemon:
             elif isinstance(a, CibChanged):
                 for cb in self.on_cib_changed:
                     cb(a)
+            elif isinstance(a, ViewChanged):
+                for cb2 in self.on_view_changed:
+                    cb2(a)
             elif isinstance(a, LeaveAndExit):
                 (log.info if a.code == 0 else log.error)("exiting (%d): %s", a.code, a.reason)
                 with contextlib.suppress(Exception):
                     self.transport.leave(GROUP)
                 if self._exit is not None and not self._exit.done():
                     self._exit.set_result(a)
+
+    def submit(self, cmd: str, **args: Any) -> asyncio.Future[Reply]:
+        """A local request from inside the process (same path as the socket's).
+
+        E.g. ``await daemon.submit("apply", ops=[...])`` -- the Reply comes once
+        the change is applied here, in the cluster's order.
+        """
+        req_id = next(self._ids)
+        fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._waiting[req_id] = fut
+        self.feed(LocalRequest(req_id, cmd, dict(args), self.clock.time()))
+        return fut
 
     # -- local socket -------------------------------------------------------------------
 
@@ -127,11 +148,7 @@ class Daemon:
                     "reports": [{"code": "BAD_REQUEST", "message": "malformed request"}],
                 }
             else:
-                req_id = next(self._ids)
-                fut: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-                self._waiting[req_id] = fut
-                self.feed(LocalRequest(req_id, cmd, req, self.clock.time()))
-                reply = await fut
+                reply = await self.submit(cmd, **req)
                 answer = (
                     {"ok": True, "result": reply.result}
                     if reply.ok
@@ -156,6 +173,8 @@ class Daemon:
                 self.feed(TransportClosed(str(exc)))
                 return
             self.feed(ev)
+            for cb in self.on_transport_event:
+                cb(ev)
 
     async def _ticker(self) -> None:
         while True:

@@ -35,6 +35,7 @@ from tandem.daemon.core import (
     Persist,
     Reply,
     Tick,
+    ViewChanged,
 )
 from tandem.daemon.storage import FakeClock, InMemoryCibStorage
 
@@ -49,6 +50,7 @@ class SimNode:
     replies: dict[int, Reply] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
     changes: list[CibChanged] = field(default_factory=list)
+    views: list[ViewChanged] = field(default_factory=list)
     exit: LeaveAndExit | None = None
 
     @property
@@ -150,6 +152,8 @@ class SimCluster:
                 node.log.append(a.text)
             elif isinstance(a, CibChanged):
                 node.changes.append(a)
+            elif isinstance(a, ViewChanged):
+                node.views.append(a)
             elif isinstance(a, LeaveAndExit):
                 node.exit = a
                 if node.transport is not None and not node.transport.dead:

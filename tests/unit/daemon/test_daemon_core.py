@@ -91,8 +91,8 @@ def test_shutdown_escalation_when_the_dc_never_acknowledges() -> None:
     assert core2 is not None
     core1 = sim.nodes[1].core
     assert core1 is not None
-    core1.resources_released = lambda nodeid: False  # the DC's resources never stop
-    core2.resources_released = lambda nodeid: False
+    core1.resources_released = lambda node: False  # the DC's resources never stop
+    core2.resources_released = lambda node: False
     sim.send(2, "shutdown")
     sim.settle()
     assert sim.nodes[2].exit is None and core2.phase is Phase.STOPPING
@@ -109,7 +109,7 @@ def test_shutdown_announcement_moves_the_dc_before_the_node_leaves() -> None:
     for n in (1, 2, 3):
         core = sim.nodes[n].core
         assert core is not None
-        core.resources_released = lambda nodeid: False
+        core.resources_released = lambda node: False
     sim.send(1, "shutdown")
     sim.settle()
     assert [sim.info(n)["dc"] for n in NODES] == ["pcmk-2"] * 3
@@ -123,3 +123,21 @@ def test_transition_table_rejects_illegal_moves() -> None:
     with pytest.raises(IllegalTransition, match="phase=stopped"):
         core._go("joined")
     assert set(TRANSITIONS) == set(Phase)
+
+
+def test_view_changes_tell_the_controller_who_is_dc_and_who_restarted() -> None:
+    sim = SimCluster({1: "pcmk-1", 2: "pcmk-2"})
+    sim.start_all()
+    sim.settle()
+    v1, v2 = sim.nodes[1].views[-1], sim.nodes[2].views[-1]
+    assert (v1.dc, v1.online, v1.i_am_dc) == ("pcmk-1", ("pcmk-1", "pcmk-2"), True)
+    assert (v2.dc, v2.i_am_dc) == ("pcmk-1", False)
+    before = dict(v2.incarnations)
+    sim.stop(1)
+    v2 = sim.nodes[2].views[-1]
+    assert (v2.dc, v2.online, v2.i_am_dc) == ("pcmk-2", ("pcmk-2",), True)
+    sim.start(1)
+    sim.settle()
+    after = dict(sim.nodes[2].views[-1].incarnations)
+    assert after["pcmk-2"] == before["pcmk-2"]
+    assert after["pcmk-1"] != before["pcmk-1"]  # a new tandemd process on pcmk-1
