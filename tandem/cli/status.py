@@ -9,6 +9,7 @@ this layer knows: summary, node list and a plain resource list.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -153,13 +154,61 @@ def render_status(xml: str, info: dict[str, Any], now: float) -> str:
     return "\n".join(_summary(root, info, now) + (body or render_fallback(root)))
 
 
+def warning_lines(root: etree._Element) -> list[str]:
+    """pcs status's WARNINGS (stonith, leftover move/ban constraints), tandem's wording."""
+    out = []
+    has_stonith = bool(root.xpath("configuration/resources//primitive[@class='stonith']"))
+    if _fencing_enabled(root) and not has_stonith:
+        out.append("No stonith devices and stonith-enabled is not false")
+    moved = sorted(set(root.xpath("//constraints/rsc_location[starts-with(@id, 'cli-')]/@rsc")))
+    if moved:
+        out.append(
+            "Following resources have been moved and their move constraints are still in "
+            "place: " + ", ".join(f"'{r}'" for r in moved)
+        )
+        out.append(
+            "Run 'tandem constraint location' or 'tandem resource clear <resource id>' "
+            "to view or remove the constraints, respectively"
+        )
+    return out
+
+
+def _api_active() -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"tandemd-api" in (entry / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def daemon_lines() -> list[str]:
     enabled = "enabled" if service.is_enabled() else "disabled"
     lines = ["Daemon Status:"]
     for name in ("corosync", "tandemd"):
         state = "active" if service.is_active(name) else "inactive"
         lines.append(f"  {name}: {state}/{enabled}")
+    api_enabled = "enabled" if Path("/etc/tandem/enabled/api").exists() else "disabled"
+    lines.append(f"  tandemd-api: {'active' if _api_active() else 'inactive'}/{api_enabled}")
     return lines
+
+
+def pcsd_lines(nodes: list[str]) -> list[str]:
+    """``PCSD Status:`` (each node's management daemon), when that layer is installed."""
+    try:
+        from tandem.api.client import pcsd_status
+    except ImportError:
+        return []
+    try:
+        states = pcsd_status(nodes)
+    except Exception:  # noqa: BLE001 - the status must print even if the API layer fails
+        return []
+    label = {"Unauthorized": "Unable to authenticate"}
+    return ["PCSD Status:"] + [
+        f"  {n}: {label.get(states.get(n, ''), states.get(n, 'Offline'))}" for n in sorted(nodes)
+    ]
 
 
 @click.command("status")
@@ -171,8 +220,17 @@ def status() -> None:
         xml = client.get_cib_xml()
     except NotRunningError:
         raise NotRunningError(client.NOT_RUNNING) from None
+    root = etree.fromstring(xml.encode())
     click.echo(f"Cluster name: {info.get('cluster_name') or ''}")
+    warnings = warning_lines(root)
+    if warnings:
+        click.echo("\n".join(["", "WARNINGS:", *warnings, ""]))
     click.echo(render_status(xml, info, time.time()))
+    nodes = [str(n["name"]) for n in info.get("nodes", [])]
+    pcsd = pcsd_lines(nodes) if nodes else []
+    if pcsd:
+        click.echo("")
+        click.echo("\n".join(pcsd))
     click.echo("")
     click.echo("\n".join(daemon_lines()))
 

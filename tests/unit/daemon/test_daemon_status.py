@@ -65,3 +65,27 @@ def test_summary_names_dc_quorum_and_counts() -> None:
     assert "  * 3 nodes configured" in lines1
     assert "  * 0 resource instances configured" in lines1
     assert lines1[-2:] == ["Full List of Resources:", "  * No resources"]
+
+
+def test_warnings_as_pcs_status_gives_them() -> None:
+    from lxml import etree
+
+    from tandem.cli.status import warning_lines
+
+    def cib(conf: str) -> etree._Element:
+        return etree.fromstring(f"<cib><configuration>{conf}</configuration><status/></cib>")
+
+    bare = "<crm_config/><resources/><constraints/>"
+    assert warning_lines(cib(bare)) == ["No stonith devices and stonith-enabled is not false"]
+    off = (
+        '<crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" '
+        'value="false"/></cluster_property_set></crm_config><resources/><constraints>'
+        '<rsc_location id="cli-ban-B-on-n1" rsc="B" node="n1" score="-INFINITY"/>'
+        '<rsc_location id="cli-prefer-A" rsc="A" node="n1" score="INFINITY"/>'
+        '<rsc_location id="loc-C" rsc="C" node="n1" score="10"/></constraints>'
+    )
+    lines = warning_lines(cib(off))
+    assert lines[0].endswith("still in place: 'A', 'B'")
+    assert "tandem resource clear" in lines[1] and len(lines) == 2
+    with_device = '<crm_config/><resources><primitive id="f" class="stonith" type="fence_x"/></resources><constraints/>'
+    assert warning_lines(cib(with_device)) == []
