@@ -13,6 +13,7 @@ Entry point: ``unpack_status(cib, now) -> ClusterState``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -95,7 +96,7 @@ class NodeInfo:
         return self.online and not self.unclean and not self.standby and not self.shutdown and not self.maintenance
 
 
-@dataclass
+@dataclass(slots=True)
 class OpRecord:
     id: str
     task: str
@@ -164,8 +165,10 @@ class ClusterState:
 
 
 def _int(v: str | None, default: int = 0) -> int:
+    if v is None:
+        return default
     try:
-        return int(v) if v is not None else default
+        return int(v)
     except ValueError:
         return default
 
@@ -182,16 +185,19 @@ def _truthy_state(v: str | None) -> bool:
     return False
 
 
-def _expected_rc(op_el: object) -> int | None:
-    key = op_el.get("transition-key")  # type: ignore[attr-defined]
+def _expected_rc(key: str | None, get: Callable[[str], str | None]) -> int | None:
+    """The rc the controller expected: third field of the transition key."""
     if not key:
-        magic = op_el.get("transition-magic")  # type: ignore[attr-defined]
+        magic = get("transition-magic")
         if magic and ";" in magic:
             key = magic.split(";", 1)[1]
     if key:
-        parts = key.split(":")
-        if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
-            return int(parts[2])
+        parts = key.split(":", 3)
+        if len(parts) >= 3:
+            try:
+                return int(parts[2])
+            except ValueError:
+                return None
     return None
 
 
@@ -276,20 +282,21 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                 rid = lr.get("id", "")
                 ops = []
                 for op in lr.iterfind("lrm_rsc_op"):
+                    g = op.get  # bound once: attribute lookups dominate on big CIBs
                     ops.append(
                         OpRecord(
-                            id=op.get("id", ""),
-                            task=op.get("operation", ""),
-                            interval_ms=_int(op.get("interval")),
-                            rc=_int(op.get("rc-code")),
-                            status=_int(op.get("op-status")),
-                            call_id=_int(op.get("call-id"), -1),
-                            expected_rc=_expected_rc(op),
-                            digest=op.get("op-digest"),
-                            restart_digest=op.get("op-restart-digest"),
-                            last_rc_change=_int(op.get("last-rc-change"), 0) or None,
-                            exec_time=_int(op.get("exec-time"), 0) or None,
-                            element=op,
+                            g("id", ""),
+                            g("operation", ""),
+                            _int(g("interval")),
+                            _int(g("rc-code")),
+                            _int(g("op-status")),
+                            _int(g("call-id"), -1),
+                            _expected_rc(g("transition-key"), g),
+                            g("op-digest"),
+                            g("op-restart-digest"),
+                            _int(g("last-rc-change"), 0) or None,
+                            None,
+                            op,
                         )
                     )
                 if rid not in config_prims:
@@ -385,6 +392,13 @@ def classify(o: OpRecord) -> str:
 def _digest_history(rid: str, node: str, ops: list[OpRecord]) -> RscHistory:
     """Walk one resource's ops in call order and work out its role and failures."""
     h = RscHistory(rsc_id=rid, node=node, ops=ops)
+    if len(ops) == 1:
+        o = ops[0]
+        if o.task == "monitor" and o.interval_ms == 0 and o.rc == OCF_NOT_RUNNING and o.status == 0:
+            # the common case on big clusters: probed, not running here
+            h.probed = True
+            h.role = ROLE_STOPPED
+            return h
     done = [o for o in ops if o.status != PCMK_EXEC_PENDING and o.call_id >= 0]
     pend = [o for o in ops if o.status == PCMK_EXEC_PENDING or o.call_id < 0]
     done.sort(key=lambda o: o.call_id)

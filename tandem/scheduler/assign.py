@@ -40,6 +40,8 @@ class Assigner:
         self.nodes: dict[str, NodeInfo] = state.nodes
         self.node_order = node_order
         self.num_resources: dict[str, int] = {n: 0 for n in node_order}
+        # node states do not change while assigning: precompute availability
+        self.avail = {n for n, info in state.nodes.items() if info.available}
         self.balance = state.options.placement_strategy != "minimal"
         self.sorted_strategy = state.options.placement_strategy != "default"
         self.score_log: list[tuple[str, str, dict[str, int]]] = []  # (label, rsc, scores)
@@ -47,8 +49,7 @@ class Assigner:
 
     # ---------------------------------------------------------------- helpers
     def available(self, node: str, score: int | None = None) -> bool:
-        info = self.nodes.get(node)
-        if info is None or not info.available:
+        if node not in self.avail:
             return False
         return score is None or score >= 0
 
@@ -72,6 +73,22 @@ class Assigner:
         return sorted(table, key=key)
 
     # ---------------------------------------------------------------- colocated scores
+    def best_by_value(self, coloc: Coloc, source: Rsc) -> dict[str | None, int] | None:
+        """Best available score of ``source`` per value of the colocation's node attribute."""
+        attr = coloc.node_attribute
+        if attr == "#uname":
+            return None
+        best: dict[str | None, int] = {}
+        for n, s in source.allowed.items():
+            if n not in self.avail:
+                continue
+            v = self.node_attr(n, attr)
+            if v is None:
+                continue
+            if s > best.get(v, -INF):
+                best[v] = s
+        return best
+
     def best_score_matching(self, coloc: Coloc, source: Rsc, value: str | None) -> int:
         best = -INF
         attr = coloc.node_attribute
@@ -112,9 +129,13 @@ class Assigner:
                 new_contribs = (
                     {n: list(v) for n, v in contribs.items()} if contribs is not None else None
                 )
+                by_value = self.best_by_value(coloc, source)
                 for n in new:
-                    value = self.node_attr(n, coloc.node_attribute)
-                    score = self.best_score_matching(coloc, source, value)
+                    if by_value is None:
+                        # #uname: the only matching node is the node itself
+                        score = source.allowed.get(n, -INF) if n in self.avail else -INF
+                    else:
+                        score = by_value.get(self.node_attr(n, coloc.node_attribute), -INF)
                     delta_f = factor * score
                     delta = int(delta_f - 0.5) if delta_f < 0 else int(delta_f + 0.5)
                     if delta == 0 and score != 0:
