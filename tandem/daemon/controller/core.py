@@ -221,7 +221,7 @@ class Controller:
         self.now = 0.0
         self.cib: etree._Element | None = None
         self.snap: _Snapshot | None = None
-        self.members: dict[str, str] = {}
+        self.members: dict[str, str | None] = {}
         self.transition: Transition | None = None
         self.graph_ids = 0
         self.last_decision = "not the DC"
@@ -316,11 +316,11 @@ class Controller:
         if reason is not None:
             self._abort(reason)
 
-    def _on_membership(self, members: dict[str, str]) -> None:
+    def _on_membership(self, members: dict[str, str | None]) -> None:
         old = self.members
         self.members = members
         gone = sorted(set(old) - set(members))
-        came = sorted(n for n in members if old.get(n) != members[n])
+        came = sorted(n for n in members if members[n] is not None and old.get(n) != members[n])
         for n in gone:
             self.released.discard(n)
         if self.phase is Phase.NOT_DC:
@@ -459,11 +459,11 @@ class Controller:
         ops: list[dict[str, object]] = []
         wiped = []
         for n, inc in sorted(self.members.items()):
-            if st.incarnation(cib, n) == inc:
+            if inc is not None and st.incarnation(cib, n) == inc:
                 continue
             waiting.append(n)
             nid = st.node_id(cib, n)
-            if nid is None:
+            if nid is None or inc is None:
                 continue
             sent = self._wipes.get((n, inc))
             if sent is None or self.now - sent >= WIPE_RETRY_S:

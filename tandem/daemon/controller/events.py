@@ -50,10 +50,11 @@ class MembershipChanged:
     The incarnation changes when the node's daemon restarts (tandemd's pid,
     or any token that differs per process): a new incarnation means a fresh
     executor whose resources' state is unknown, so the DC wipes that node's
-    operation history and the scheduler probes everything there.
+    operation history and the scheduler probes everything there.  ``None``:
+    the node is a member but its incarnation is not known yet (the DC waits).
     """
 
-    members: Mapping[str, str]
+    members: Mapping[str, str | None]
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from tandem.daemon.executor.core import OpEvent, OpRequest
 from tandem.daemon.executor.records import deleted_record_ids, op_elements
 
 _RUNNING_RCS = (0, 8)
+SEEN_REQUESTS = 4096
 
 
 def op_on_fail(cib: etree._Element | None, rsc: str, action: str, interval_ms: int) -> str:
@@ -101,6 +102,7 @@ class NodeAgent:
         self._start_request: dict[str, OpRequest] = {}
         self._known: set[str] | None = None
         self._incarnation: str | None = None
+        self._seen: dict[tuple[str, str], None] = {}
 
     # -- inputs ------------------------------------------------------------------
 
@@ -119,7 +121,19 @@ class NodeAgent:
         return out
 
     def on_request(self, req: OpRequest) -> list[AgentOutput]:
-        """Run an operation the DC asked for (a stop reuses the last start's parameters)."""
+        """Run an operation the DC asked for (a stop reuses the last start's parameters).
+
+        A request seen twice (the daemon re-multicasts messages of an
+        interrupted join round) runs once: requests are told apart by their
+        transition key.
+        """
+        if req.transition_key:
+            ident = (req.transition_key, req.op_key)
+            if ident in self._seen:
+                return []
+            self._seen[ident] = None
+            while len(self._seen) > SEEN_REQUESTS:
+                del self._seen[next(iter(self._seen))]
         if req.action == "stop":
             started = self._start_request.get(req.rsc_id)
             if started is not None and (not req.params or started.spec == req.spec):
