@@ -8,8 +8,8 @@ pcmk-2 says ``pcmk-1: Offline`` instead of hanging.
 The throwaway account is needed because /etc/shadow is shared by the machine
 and the lab nodes: the test never sets a password on ``hacluster``.  It is
 always deleted at the end.  Until ``tandem cluster setup/start NODE...`` inside
-a node go through the API (tandem/cli/cluster.py), setup and start are driven
-through :mod:`tandem.api.client` by a small script run on pcmk-1.
+a node go through the API (tandem/cli/cluster.py), setup, start and stop are
+driven through :mod:`tandem.api.remote` by a small script run on pcmk-1.
 """
 
 from __future__ import annotations
