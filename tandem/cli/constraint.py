@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from tandem.cli.resource import ARGS, Flags, fail, name_values, run
+from tandem.errors import TandemError
 from tandem.lib.env import LibraryEnvironment
 
 
@@ -169,7 +170,7 @@ def _remove_colocation(rsc: str, with_rsc: str) -> None:
             if (c.get("rsc"), c.get("with-rsc")) == (rsc, with_rsc)
         ]
         if not ids:
-            from tandem.errors import TandemError, error
+            from tandem.errors import error
 
             raise TandemError(
                 error("CONSTRAINT_NOT_FOUND", f"Unable to find colocation constraint with "
@@ -252,10 +253,12 @@ def _cluster_nodes(env: LibraryEnvironment) -> list[str] | None:
         from tandem.daemon import client
 
         info = client.cluster_info()
-        names |= set(info.get("members") or [])
-        names |= set((info.get("nodes") or {}).keys())
-    except Exception:  # the CIB's node list is enough when info is unavailable
-        pass
+    except TandemError:  # the CIB's node list is enough when info is unavailable
+        return sorted(names)
+    names |= {str(m) for m in info.get("members") or []}
+    for node in info.get("nodes") or []:
+        if isinstance(node, dict) and node.get("name"):
+            names.add(str(node["name"]))
     return sorted(names)
 
 

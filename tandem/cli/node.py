@@ -15,9 +15,8 @@ def _local_node(env: LibraryEnvironment) -> str | None:
     from tandem.daemon import client
 
     info = client.cluster_info()
-    for key in ("node_name", "name_local", "local_node", "uname"):
-        if info.get(key):
-            return str(info[key])
+    if info.get("name"):  # tandemd's info: "name" is this node's name
+        return str(info["name"])
     nodeid = info.get("nodeid")
     if nodeid is not None:
         for node in env.get_cib().iterfind("configuration/nodes/node"):

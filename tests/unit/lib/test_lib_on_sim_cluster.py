@@ -83,3 +83,20 @@ def test_walkthrough_commands_replicate(sim, metadata):
     assert props["stonith-enabled"] == "false"
     assert "cluster-infrastructure" in props
     assert node.standby_nodes(env()) == []
+
+
+def test_cli_helpers_read_tandemd_info(sim, metadata, monkeypatch):
+    """The CLI's local node (standby default) and node list (location check) from info."""
+    from tandem.cli.constraint import _cluster_nodes
+    from tandem.cli.node import _local_node
+    from tandem.daemon import client as daemon_client
+
+    client = SimClient(sim, 2)
+    monkeypatch.setattr(daemon_client, "cluster_info", client.cluster_info)
+    env = LibraryEnvironment(LiveBackend(client), metadata=metadata)
+    assert _local_node(env) == "pcmk-2"
+    assert _cluster_nodes(env) == ["pcmk-1", "pcmk-2"]
+    node.set_standby(env, [], True, local_node=_local_node(env))
+    assert node.standby_nodes(LibraryEnvironment(LiveBackend(client), metadata=metadata)) == [
+        "pcmk-2"
+    ]
