@@ -257,13 +257,21 @@ def attribute_ops(nid: str, uname: str, values: dict[str, str]) -> list[dict[str
     ]
 
 
-def cleanup_ops(rsc: str | None = None, node: str | None = None) -> list[dict[str, object]]:
+def cleanup_ops(
+    rsc: str | None = None, node: str | None = None, cib: etree._Element | None = None
+) -> list[dict[str, object]]:
     """``resource cleanup``: forget the failures and history of ``rsc`` (or of every resource).
 
     Deleting the resource's ``lrm_resource`` makes the scheduler probe it
     again on that node; deleting ``fail-count-RSC#*`` and ``last-failure-RSC#*``
     lifts migration-threshold bans.  ``node`` limits it to one node.
+
+    With ``cib``, only (node, resource) pairs that have a failure -- a failed
+    record or a fail count -- are cleaned, as ``crm_resource --cleanup`` does;
+    without it, the histories are forgotten unconditionally (``--refresh``).
     """
+    if cib is not None:
+        return _failed_only_ops(cib, rsc, node)
     node_sel = f"[@uname={_q(node)}]" if node else ""
     rsc_sel = f"[@id={_q(rsc)}]" if rsc else ""
     if rsc:
@@ -286,6 +294,31 @@ def cleanup_ops(rsc: str | None = None, node: str | None = None) -> list[dict[st
             "missing_ok": True,
         },
     ]
+
+
+def failed_pairs(cib: etree._Element) -> set[tuple[str, str]]:
+    """(node, resource) pairs with a failure on record: a ``*_last_failure_0`` or a fail count."""
+    out: set[tuple[str, str]] = set()
+    for (node, rsc, rid), _facts in records(cib).items():
+        if rid.endswith("_last_failure_0"):
+            out.add((node, rsc))
+    for node, attrs in transient_attributes(cib).items():
+        for name, value in attrs.items():
+            for prefix in ("fail-count-", "last-failure-"):
+                if name.startswith(prefix) and "#" in name:
+                    if prefix == "fail-count-" and fail_count_value(value) <= 0:
+                        continue
+                    out.add((node, name[len(prefix):].rsplit("#", 1)[0]))
+    return out
+
+
+def _failed_only_ops(cib: etree._Element, rsc: str | None, node: str | None) -> list[dict[str, object]]:
+    ops: list[dict[str, object]] = []
+    for n, r in sorted(failed_pairs(cib)):
+        if (rsc is not None and r != rsc) or (node is not None and n != node):
+            continue
+        ops += cleanup_ops(r, n)
+    return ops
 
 
 def fail_count_name(rsc: str, operation: str, interval_ms: int) -> str:
