@@ -32,6 +32,13 @@ from tandem.api.storage import TokenStore
 log = logging.getLogger("tandem.api")
 
 
+def _cluster_running() -> bool:
+    """Whether the local cluster daemon answers (for GET /api/v1/status)."""
+    from tandem.daemon import client
+
+    return client.is_running()
+
+
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     p = argparse.ArgumentParser(prog="tandemd-api", description=__doc__.splitlines()[0])
@@ -118,6 +125,7 @@ async def serve(args: argparse.Namespace) -> None:
         corosync_source=read_corosync,
         stats_source=live_stats_source,
         throttle=LoginThrottle(max_failures=args.max_login_failures or 10**9),
+        cluster_probe=_cluster_running,
     ).make_app()
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

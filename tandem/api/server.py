@@ -11,7 +11,7 @@ Endpoints (all under /api/v1 except /metrics; see :data:`ROUTES`):
 - ``POST /api/v1/auth`` (no token): ``{username, password}`` -> ``{token}``.
 - ``GET /api/v1/check-auth``: ``{success: true}`` when the token is valid.
 - ``POST /api/v1/deauth``: revokes the caller's own token (``host deauth``).
-- ``GET /api/v1/status``: the node's name and daemon health.
+- ``GET /api/v1/status``: the node's name, daemon health, whether the cluster runs.
 - ``POST /api/v1/cluster/setup``: writes corosync.conf (0644) and authkey (0400),
   and merges the cluster nodes' known-hosts entries (as pcs cluster setup does).
 - ``POST /api/v1/known-hosts``: merges known-hosts entries (``host auth`` in a cluster).
@@ -236,8 +236,10 @@ class ApiApp:
         corosync_source: Callable[[], Any] | None = None,
         stats_source: Callable[[], Any] | None = None,
         throttle: LoginThrottle | None = None,
+        cluster_probe: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
+        self.cluster_probe = cluster_probe
         self.throttle = throttle or LoginThrottle()
         self.authenticator = authenticator
         self.tokens = tokens or TokenStore(config.paths.tokens)
@@ -380,13 +382,23 @@ class ApiApp:
 
     async def status(self, request: web.Request) -> web.Response:
         conf = self.config.paths.corosync_dir / "corosync.conf"
+        running: bool | None = None
+        if self.cluster_probe is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                running = bool(
+                    await asyncio.wait_for(loop.run_in_executor(None, self.cluster_probe), 3.0)
+                )
+            except Exception:  # a probe that hangs or fails says "unknown", never 5xx
+                running = None
         return web.json_response(
             {
                 "node": self.config.node_name,
                 "daemon": "tandemd-api",
-                "version": tandem.__version__ if hasattr(tandem, "__version__") else "",
+                "version": getattr(tandem, "__version__", ""),
                 "uptime": round(time.time() - self.started, 1),
                 "corosync_conf": conf.exists(),
+                "cluster_running": running,
             }
         )
 

@@ -481,3 +481,18 @@ def test_throttle_forgets_old_failures_and_successes_reset() -> None:
     assert t.blocked_for("b") == 0  # per address
     t.succeeded("a")
     assert t.blocked_for("a") == 0
+
+
+@pytest.mark.parametrize(("probe", "expected"), [(lambda: True, True), (lambda: False, False),
+                                                 (lambda: 1 / 0, None), (None, None)])
+def test_status_reports_whether_the_cluster_runs(harness: ApiHarness, probe: Any,
+                                                 expected: bool | None) -> None:
+    harness.api.cluster_probe = probe
+
+    async def go(client: TestClient) -> dict[str, Any]:
+        resp = await client.get("/api/v1/status", headers=await token_of(client))
+        assert resp.status == 200
+        return await resp.json()
+
+    data = harness.run(go)
+    assert data["cluster_running"] is expected and data["node"] == "pcmk-1"
