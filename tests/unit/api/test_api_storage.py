@@ -131,3 +131,28 @@ def test_self_signed_certificate(tmp_path: Path) -> None:
     assert not tls.ensure_certificate(cert, key)  # kept at the next start
     ctx = tls.server_context(cert, key)
     assert ctx.minimum_version >= tls.ssl.TLSVersion.TLSv1_2
+
+
+def test_hacluster_account_created_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def missing(_name: str) -> None:
+        raise KeyError(_name)
+
+    monkeypatch.setattr(auth.grp, "getgrnam", missing)
+    monkeypatch.setattr(auth.pwd, "getpwnam", missing)
+    monkeypatch.setattr(auth.subprocess, "run", lambda argv, **_kw: calls.append(argv))
+    assert auth.ensure_hacluster_account() is True
+    assert calls[0] == ["groupadd", "--system", "haclient"]
+    useradd = calls[1]
+    assert useradd[0] == "useradd" and "--system" in useradd and useradd[-1] == "hacluster"
+    assert "--password" not in useradd and "-p" not in useradd  # no password: passwd sets it
+
+
+def test_hacluster_account_left_alone_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(auth.grp, "getgrnam", lambda name: object())
+    monkeypatch.setattr(auth.pwd, "getpwnam", lambda name: object())
+    monkeypatch.setattr(auth.subprocess, "run", lambda argv, **_kw: calls.append(argv))
+    assert auth.ensure_hacluster_account() is False
+    assert calls == []
