@@ -455,6 +455,17 @@ class Controller:
         cib = self.cib
         if cib is None:
             return ""
+        # The CIB's node states must show the same membership as the view:
+        # planning on a status the daemon has not rebuilt yet would send
+        # actions to a node that is gone (the rebuild arrives a moment later).
+        states = st.node_states(cib)
+        online_in_cib = {
+            n for n, ns in states.items()
+            if ns.get("in_ccm") == "true" and ns.get("crmd") == "online"
+            and ns.get("join") == "member"
+        }
+        if online_in_cib != set(self.members):
+            return ""
         waiting = []
         ops: list[dict[str, object]] = []
         wiped = []

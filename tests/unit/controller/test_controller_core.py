@@ -199,3 +199,23 @@ def test_losing_the_dc_role_mid_transition_abandons_it():
     assert ctl.phase is Phase.NOT_DC and ctl.transition is None
     assert SetTimer(None) in out
     assert "transition 1 abandoned: no longer the DC" in ctl.last_decision
+
+
+def test_no_planning_until_the_cib_shows_the_new_membership():
+    calls = []
+
+    def schedule(cib, now):  # noqa: ANN001, ANN202
+        calls.append(now)
+        return FakeResult(Graph())
+
+    ctl, cib = _ready_controller(schedule)
+    ctl.step(BecameDC(), NOW)
+    assert len(calls) == 1
+    # pcmk-2 left: the view says so at once, the rebuilt status comes a moment later
+    ctl.step(MembershipChanged({"pcmk-1": "1-a"}), NOW)
+    ctl.step(CibUpdated(_bump(cib)), NOW)
+    assert len(calls) == 1
+    rebuilt = _bump(_bump(cib))
+    rebuilt.find("status/node_state[@uname='pcmk-2']").set("in_ccm", "false")
+    ctl.step(CibUpdated(rebuilt), NOW)
+    assert len(calls) == 2 and "cluster is stable" in ctl.last_decision
