@@ -39,30 +39,33 @@ def _pid_file(name: str) -> Path:
     return run_dir() / f"{name}.pid"
 
 
-def _alive(pid: int, needle: str) -> bool:
+def _alive(pid: int, name: str) -> bool:
+    """Is ``pid`` a live (not zombie) ``corosync`` / ``tandemd`` process?"""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
     if ") Z " in stat:  # a zombie is dead
         return False
-    return needle.encode() in cmdline
+    words = [a.decode(errors="replace") for a in argv if a]
+    if name == "corosync":
+        return bool(words) and Path(words[0]).name == "corosync"
+    return "tandem.daemon.main" in words or any(Path(w).name == "tandemd" for w in words[:2])
 
 
 def service_pid(name: str) -> int | None:
     """The pid of ``corosync`` or ``tandemd`` on this node, when it runs."""
-    needle = "corosync" if name == "corosync" else "tandem.daemon.main"
     try:
         pid = int(_pid_file(name).read_text().strip())
     except (OSError, ValueError):
         pid = 0
-    if pid and _alive(pid, needle):
+    if pid and _alive(pid, name):
         return pid
     if name == "corosync":  # started by someone else (e.g. an init system)
         with contextlib.suppress(OSError, ValueError):
             pid = int(Path("/run/corosync.pid").read_text().strip())
-            if _alive(pid, needle):
+            if _alive(pid, name):
                 return pid
     return None
 
