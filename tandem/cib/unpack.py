@@ -204,8 +204,13 @@ def _expected_rc(key: str | None, get: Callable[[str], str | None]) -> int | Non
 def node_attributes(cib: Cib, now: datetime) -> dict[str, dict[str, str]]:
     """Configured (rule-evaluated) plus transient attributes for every known node."""
     out: dict[str, dict[str, str]] = {}
+    dc = cib.attrs.get("dc-uuid")
+    cluster_name = cib.properties(RuleContext(now=now)).get("cluster-name")
     for n in cib.nodes:
-        base = {"#uname": n.uname, "#id": n.id, "#kind": "cluster"}
+        base = {"#uname": n.uname, "#id": n.id, "#kind": "cluster",
+                "#is_dc": "true" if dc is not None and n.id == dc else "false"}
+        if cluster_name:
+            base["#cluster-name"] = cluster_name
         ctx = RuleContext(now=now, node_attrs=base)
         attrs = resolve(n.attr_sets, ctx)
         attrs.update(base)
