@@ -8,7 +8,8 @@ both, and tandem must print one ``Error:`` line and leave its file
 byte-identical.
 
 pcs is the oracle and runs as a subprocess (it needs no cluster with -f); the
-test is skipped where pcs or the resource agents are not installed.
+test fails where pcs or the resource agents are not installed (scripts/setup.sh
+installs both).
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from lxml import etree
 PCS = shutil.which("pcs")
 AGENTS = Path("/usr/lib/ocf/resource.d/heartbeat/IPaddr2")
 
-pytestmark = pytest.mark.skipif(
-    PCS is None or not AGENTS.exists(), reason="needs Debian's pcs and resource-agents"
-)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _oracle_installed() -> None:
+    """scripts/setup.sh installs pcs and resource-agents: missing is a failure, not a skip."""
+    if PCS is None or not AGENTS.exists():
+        pytest.fail("pcs and resource-agents are needed (run scripts/setup.sh)")
 
 EMPTY_CIB = """<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
   <configuration>
