@@ -58,6 +58,7 @@ from tandem.cib.rules import parse_interval_ms
 from tandem.daemon.controller import status as st
 from tandem.daemon.controller.events import (
     BecameDC,
+    CancelOp,
     CibOps,
     CibUpdated,
     ControllerEvent,
@@ -238,6 +239,7 @@ class Controller:
         #: against a graph that fails the same way again and again)
         self._aborts_in_row = 0
         self._hold_until = 0.0
+        self._cancels: set[tuple[str, str, int]] = set()
         self._out: list[ControllerOutput] = []
         if schedule is None:
             from tandem.scheduler import schedule as default_schedule
@@ -510,6 +512,7 @@ class Controller:
             self._log(f"cannot plan: the scheduler refused the CIB ({exc})", "error")
             return
         self._computed_version = self.snap.version
+        self._cancel_stale_monitors()
         recheck = _epoch(result.recheck_at) if result.recheck_at is not None else None
         floor = self.now + self._recheck_interval()
         self.recheck_at = min(recheck, floor) if recheck is not None else floor
@@ -547,6 +550,35 @@ class Controller:
             f"{len(actions)} action(s): probes and monitors"
         )
         self._log(f"transition {t.id} started ({reason}): {_squash(what)}")
+
+    def _cancel_stale_monitors(self) -> None:
+        """Cancel recurring monitors the configuration no longer has (interval changed, removed).
+
+        Pacemaker's scheduler puts such cancels in the graph; tandem's does not,
+        so the controller sends them itself, once per (node, resource, interval).
+        Orphans are left to their stop, which cancels their monitors anyway.
+        """
+        assert self.cib is not None and self.snap is not None
+        configured: dict[str, set[int]] = {}
+        for prim in self.cib.iterfind(".//resources//primitive"):
+            intervals = configured.setdefault(prim.get("id", ""), set())
+            for op in prim.iterfind("operations/op"):
+                enabled = (op.get("enabled") or "true").lower() not in ("false", "no", "0", "off")
+                if op.get("name") == "monitor" and enabled:
+                    intervals.add(parse_interval_ms(op.get("interval"), 0))
+        live: set[tuple[str, str, int]] = set()
+        for (node, rsc, _rid), f in sorted(self.snap.records.items()):
+            if f.operation != "monitor" or f.interval_ms <= 0 or f.status == 1:
+                continue
+            key = (node, rsc, f.interval_ms)
+            live.add(key)
+            if node not in self.members or rsc not in configured:
+                continue
+            if f.interval_ms in configured[rsc] or key in self._cancels:
+                continue
+            self._cancels.add(key)
+            self._out.append(CancelOp(node, rsc, "monitor", f.interval_ms))
+        self._cancels &= live
 
     def _recheck_interval(self) -> float:
         cib = self.cib

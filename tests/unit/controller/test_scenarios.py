@@ -342,3 +342,13 @@ def test_no_result_within_timeout_plus_cluster_delay_fails_the_action():
     assert sim.controller.phase is Phase.EXECUTING
     sim.advance(5.5)  # ...plus cluster-delay
     assert any("no result for the probe of A on pcmk-2" in line for line in sim.log)
+
+
+def test_changed_monitor_interval_cancels_the_old_recurring_monitor():
+    sim = started(dummy("A"))
+    assert sim.nodes["pcmk-1"].executor.core.recurring_keys("A") == ["A_monitor_10000"]
+    sim.change([{"op": "modify", "xml": '<op id="A-monitor-interval-10s" interval="20s"/>'}])
+    assert sim.nodes["pcmk-1"].executor.core.recurring_keys("A") == ["A_monitor_20000"]
+    assert sim.record("pcmk-1", "A", "A_monitor_10000") is None
+    assert sim.record("pcmk-1", "A", "A_monitor_20000").get("rc-code") == "0"
+    assert sim.running_on("A") == ["pcmk-1"]
