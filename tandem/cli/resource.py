@@ -130,13 +130,19 @@ def parse_create_args(args: Sequence[str]) -> tuple[dict[str, str], list[Any], d
             ops.append(Operation(op_args[0], name_values(op_args[1:])))
             op_args.clear()
 
+    empty_op = False
     for a in args:
         if a == "op":
             flush_op()
+            if mode == "op" and empty_op:
+                break
             mode = "op"
+            empty_op = True
             continue
         if a == "meta":
             flush_op()
+            if mode == "op" and empty_op:
+                break
             mode = "meta"
             continue
         if a in ("clone", "promotable", "bundle") and mode != "op":
@@ -146,10 +152,14 @@ def parse_create_args(args: Sequence[str]) -> tuple[dict[str, str], list[Any], d
         elif mode == "meta":
             meta.append(a)
         else:
+            empty_op = False
             if "=" not in a:
                 flush_op()
             op_args.append(a)
     flush_op()
+    if mode == "op" and empty_op:
+        fail("When using 'op' you must specify an operation name and at least one option "
+             "after 'op'")
     for op in ops:
         if "=" in op.name:
             fail(f"When using 'op' you must specify an operation name and at least one option"

@@ -268,6 +268,9 @@ def location_prefers(
         rp.report(r)
     wanted: list[tuple[str, str]] = []
     for node, score in node_scores:
+        if not node:
+            rp.report(error("EMPTY_NODE_NAME", "node name cannot be empty", score=score))
+            continue
         score = "INFINITY" if score in (None, "") else score
         bad = validate_score(score)
         if bad:

@@ -97,3 +97,22 @@ def test_property_and_defaults_listings(cib):
     assert tandem(cib, "resource", "defaults", "config").output == (
         "Meta Attrs: rsc_defaults-meta_attributes\n  resource-stickiness=100\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["resource", "create", "X", "ocf:heartbeat:Dummy", "op"],
+        ["resource", "create", "X", "ocf:heartbeat:Dummy", "op", "meta", "a=1"],
+        ["resource", "create", "X", "ocf:heartbeat:Dummy", "op", "interval=10s"],
+        ["constraint", "location", "X", "prefers", "=5"],
+        ["constraint", "order", "X", "then"],
+        ["property", "set", "=1"],
+    ],
+)
+def test_malformed_lines_refused_without_change(cib, args):
+    tandem(cib, "resource", "create", "X", "ocf:heartbeat:Dummy", "--disabled")
+    before = cib.read_bytes()
+    r = tandem(cib, *args, ok=False)
+    assert len([line for line in r.output.splitlines() if line.startswith("Error:")]) == 1
+    assert cib.read_bytes() == before
