@@ -240,6 +240,7 @@ class Controller:
         self._aborts_in_row = 0
         self._hold_until = 0.0
         self._cancels: set[tuple[str, str, int]] = set()
+        self._expired_sent: set[tuple[str, str, str]] = set()
         self._out: list[ControllerOutput] = []
         if schedule is None:
             from tandem.scheduler import schedule as default_schedule
@@ -513,6 +514,7 @@ class Controller:
             return
         self._computed_version = self.snap.version
         self._cancel_stale_monitors()
+        self._clear_expired_failures(result)
         recheck = _epoch(result.recheck_at) if result.recheck_at is not None else None
         floor = self.now + self._recheck_interval()
         self.recheck_at = min(recheck, floor) if recheck is not None else floor
@@ -579,6 +581,51 @@ class Controller:
             self._cancels.add(key)
             self._out.append(CancelOp(node, rsc, "monitor", f.interval_ms))
         self._cancels &= live
+
+    def _clear_expired_failures(self, result) -> None:  # noqa: ANN001 - ScheduleResult
+        """Delete fail counts (and the failure record) whose ``failure-timeout`` has passed.
+
+        The scheduler already ignores them; Pacemaker also clears them, so that
+        status listings stop showing failures that no longer count.
+        """
+        assert self.snap is not None
+        timeouts = {
+            r.id: r.failure_timeout_ms for r in getattr(result, "rscs", [])
+            if getattr(r, "failure_timeout_ms", 0) > 0
+        }
+        if not timeouts:
+            return
+        ops: list[dict[str, object]] = []
+        cleared: list[str] = []
+        present = {(n, k, v) for n, attrs in self.snap.transient.items() for k, v in attrs.items()}
+        self._expired_sent &= present
+        for node, attrs in sorted(self.snap.transient.items()):
+            if node not in self.members:
+                continue
+            for name, value in sorted(attrs.items()):
+                if not name.startswith("last-failure-") or "#" not in name:
+                    continue
+                rsc, op = name[len("last-failure-"):].rsplit("#", 1)
+                timeout_ms = timeouts.get(rsc)
+                if timeout_ms is None or _int(value) + timeout_ms / 1000.0 > self.now:
+                    continue
+                key = (node, name, value)
+                if key in self._expired_sent:
+                    continue
+                self._expired_sent.add(key)
+                base = f"/cib/status/node_state[@uname='{node}']"
+                for attr in (name, f"fail-count-{rsc}#{op}"):
+                    ops.append({"op": "delete", "missing_ok": True, "xpath":
+                                f"{base}/transient_attributes/instance_attributes/nvpair[@name='{attr}']"})
+                rec = self.snap.records.get((node, rsc, f"{rsc}_last_failure_0"))
+                if rec is not None and rec.last_rc_change + timeout_ms / 1000.0 <= self.now:
+                    ops.append({"op": "delete", "missing_ok": True, "xpath":
+                                f"{base}/lrm/lrm_resources/lrm_resource[@id='{rsc}']"
+                                f"/lrm_rsc_op[@id='{rsc}_last_failure_0']"})
+                cleared.append(f"{rsc} ({op}) on {node}")
+        if ops:
+            self._out.append(CibOps(tuple(ops), "failure-timeout expired: clearing the failures "
+                                                f"of {', '.join(cleared)}"))
 
     def _recheck_interval(self) -> float:
         cib = self.cib

@@ -250,9 +250,14 @@ def test_failure_timeout_lets_the_resource_come_back_when_it_expires():
     assert sim.timer is not None and sim.timer <= sim.now + 61
     sim.advance(30)
     assert sim.running_on("A") == ["pcmk-2"]
+    assert sim.attr("pcmk-1", "fail-count-A#monitor_10000") == "1"
     sim.advance(31)
     assert sim.running_on("A") == ["pcmk-1"]
     assert any("failure-timeout" in line for line in sim.log)
+    # and the expired failure is cleared from the status, as Pacemaker does
+    assert sim.attr("pcmk-1", "fail-count-A#monitor_10000") is None
+    assert sim.attr("pcmk-1", "last-failure-A#monitor_10000") is None
+    assert sim.record("pcmk-1", "A", "A_last_failure_0") is None
 
 
 def test_on_fail_ignore_neither_counts_nor_recovers():
