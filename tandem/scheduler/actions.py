@@ -99,6 +99,19 @@ class Graph:
                                 a.reason if a.pseudo and a.reason else f"unrunnable {a.rsc} {a.task}"
                             )
                         changed.append(then)
+                if (
+                    flags & FIRST_IMPLIES_THEN
+                    and not a.optional
+                    and not a.runnable
+                    and then.runnable
+                    and not a.pseudo
+                    and a.rsc != then.rsc
+                ):
+                    # a required action that cannot run blocks what must follow it
+                    then.runnable = False
+                    if then.reason is None:
+                        then.reason = f"unrunnable {a.rsc} {a.task}"
+                    changed.append(then)
                 if flags & FIRST_IMPLIES_THEN and not a.optional and then.optional:
                     then.optional = False
                     if then.reason is None and a.rsc != then.rsc:

@@ -550,10 +550,10 @@ def _needs_restart(r: Rsc, node: str) -> bool:
     want = op_digest(params, op.params if op else None)
     if want == start.digest:
         return False
-    fs = start.element.get("crm_feature_set") if start.element is not None else None  # type: ignore[attr-defined]
-    if fs is not None and _version(fs) < (3, 0, 8):  # noqa: SIM103
-        return False  # recorded with an older recipe: cannot compare
-    return True
+    el = start.element
+    # Records of devices with sensitive parameters carry a digest we cannot
+    # recompute from the configuration (crm_simulate compares a sanitised one).
+    return not (el is not None and el.get("op-secure-params"))  # type: ignore[attr-defined]
 
 
 def _version(v: str) -> tuple[int, ...]:
@@ -603,7 +603,7 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
     if len(r.current) > 1 and r.multiple_active == "block":
         r.managed = False
         r.blocked = True
-    if not r.managed:
+    if not r.managed and not r.failed:
         return acts
     multiple = len(r.current) > 1
     if multiple and r.multiple_active == "stop_only":
@@ -687,6 +687,13 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
                 A.Graph.order(stops[n], m, A.UNRUNNABLE_FIRST_BLOCKS | A.ORDERED)
             acts["monitors"].append(m)  # type: ignore[union-attr]
     acts["restart"] = restart
+    if not r.managed:
+        # a blocked resource: what it would need cannot run (and blocks what depends on it)
+        for a in list(stops.values()) + ([acts["start"]] if acts["start"] is not None else []):  # type: ignore[list-item]
+            a.runnable = False
+        for m in acts["monitors"]:  # type: ignore[union-attr]
+            m.optional = True
+            m.runnable = False
     return acts
 
 
