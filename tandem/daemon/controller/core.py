@@ -496,6 +496,7 @@ class Controller:
         waiting = self._members_ready()
         if waiting is not None:
             self._go("not-ready")
+            self._dirty, self._dirty_reason = True, reason  # any later input retries
             if waiting and waiting != self._waiting_for:
                 self._waiting_for = waiting
                 self._log(f"waiting for the operation history of {waiting} to be reset before planning")
@@ -508,9 +509,13 @@ class Controller:
         try:
             model = Cib.from_element(self.cib)
             result = self._schedule(model, now_dt)
-        except (TandemError, ValueError) as exc:
+        except TandemError as exc:
             self._go("not-ready")
             self._log(f"cannot plan: the scheduler refused the CIB ({exc})", "error")
+            return
+        except Exception as exc:  # noqa: BLE001 - a scheduler bug must not stop the DC
+            self._go("not-ready")
+            self._log(f"cannot plan: the scheduler failed ({type(exc).__name__}: {exc})", "error")
             return
         self._computed_version = self.snap.version
         self._cancel_stale_monitors()

@@ -121,8 +121,8 @@ class ControllerService:
             return
         root = self.read_cib()
         cib = etree.fromstring(etree.tostring(root))
-        self._agent_out(self.agent.on_cib(cib))
-        self._ctl_out(self.controller.step(CibUpdated(cib), self.clock()))
+        self._agent_out(self._guard(self.agent.on_cib, cib))
+        self._step(CibUpdated(cib))
 
     def on_view(self, dc: str | None, online: Mapping[str, int], i_am_dc: bool) -> None:
         """The DC or the online nodes changed (``Daemon.on_view_changed``)."""
@@ -133,11 +133,11 @@ class ControllerService:
         self._feed_membership()
         if i_am_dc and not self.is_dc:
             self.is_dc = True
-            self._ctl_out(self.controller.step(BecameDC(), self.clock()))
+            self._step(BecameDC())
             self.on_cib_changed()
         elif not i_am_dc and self.is_dc:
             self.is_dc = False
-            self._ctl_out(self.controller.step(LostDC(), self.clock()))
+            self._step(LostDC())
 
     def on_message(self, payload: bytes) -> bool:
         """A message delivered in the daemon's group; True if it was the controller's."""
@@ -151,10 +151,15 @@ class ControllerService:
                 self.tokens[node] = str(msg.get("token"))
                 self._feed_membership()
         elif kind == "ctl-exec" and node == self.name:
-            self._agent_out(self.agent.on_request(msgs.request_from_dict(msg["req"])))
+            try:
+                req = msgs.request_from_dict(msg["req"])
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("malformed ctl-exec message ignored: %s", exc)
+                return True
+            self._agent_out(self._guard(self.agent.on_request, req))
         elif kind == "ctl-cancel" and node == self.name:
-            self._agent_out(self.agent.on_cancel(str(msg["rsc"]), str(msg["action"]),
-                                                 int(msg["interval"])))
+            self._agent_out(self._guard(self.agent.on_cancel, str(msg.get("rsc")),
+                                        str(msg.get("action")), int(msg.get("interval") or 0)))
         elif kind == "ctl-record" and self.is_dc:
             self._submit(list(msg.get("ops") or []), f"results of {node} (its daemon is stopping)")
         return True
@@ -179,7 +184,19 @@ class ControllerService:
             n: (f"{pid}-{self.tokens[n]}" if n in self.tokens else None)
             for n, pid in self.online.items()
         }
-        self._ctl_out(self.controller.step(MembershipChanged(members), self.clock()))
+        self._step(MembershipChanged(members))
+
+    def _step(self, event: Any) -> None:
+        self._ctl_out(self._guard(self.controller.step, event, self.clock()))
+
+    @staticmethod
+    def _guard(fn: Callable[..., list[Any]], *args: Any) -> list[Any]:
+        """Run a state machine input; a bug there is logged, never raised into the daemon."""
+        try:
+            return fn(*args)
+        except Exception:  # noqa: BLE001
+            log.exception("controller error in %s", getattr(fn, "__qualname__", fn))
+            return []
 
     def _event_from_any_thread(self, event: OpEvent) -> None:
         """The executor's callback: hop onto the daemon's loop."""
@@ -195,7 +212,7 @@ class ControllerService:
             from tandem.agents.reload import NO_RELOAD
 
             reload = NO_RELOAD
-        self._agent_out(self.agent.on_event(event, reload))
+        self._agent_out(self._guard(self.agent.on_event, event, reload))
 
     def _submit(self, ops: list[dict[str, Any]], why: str, ticket: int | None = None) -> None:
         try:
@@ -242,12 +259,13 @@ class ControllerService:
         for o in outs:
             if isinstance(o, ExecuteOp):
                 if o.node == self.name:
-                    self._agent_out(self.agent.on_request(o.request))
+                    self._agent_out(self._guard(self.agent.on_request, o.request))
                 else:
                     self.send(msgs.exec_msg(o.node, o.request))
             elif isinstance(o, CancelOp):
                 if o.node == self.name:
-                    self._agent_out(self.agent.on_cancel(o.rsc_id, o.action, o.interval_ms))
+                    self._agent_out(self._guard(self.agent.on_cancel, o.rsc_id, o.action,
+                                                o.interval_ms))
                 else:
                     self.send(msgs.cancel_msg(o.node, o.rsc_id, o.action, o.interval_ms))
             elif isinstance(o, CibOps):
@@ -271,7 +289,7 @@ class ControllerService:
     def _fire(self) -> None:
         self._timer = None
         if not self._closed:
-            self._ctl_out(self.controller.step(TimerFired(), self.clock()))
+            self._step(TimerFired())
 
 
 # --------------------------------------------------------------------------- daemon wiring
