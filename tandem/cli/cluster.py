@@ -170,20 +170,51 @@ def setup(
             service.start_local(click.echo)
         return
     targets = _targets(lab, names, False)
+    running = [n for n in targets if lab.is_running(n) and _cluster_running_in(lab, n)]
+    if running:
+        raise TandemError(
+            f"{', '.join(running)}: the cluster is running there; stop it first "
+            "('tandem cluster stop --all') before setting up a new cluster"
+        )
+    for n in spec.nodes:
+        if n.addrs == (n.name,):
+            click.echo(f"No addresses specified for host '{n.name}', using '{n.name}'")
     key = cconf.generate_authkey()
     cluster_uuid = uuid.uuid4().hex
-    click.echo("Destroying cluster on hosts: " + ", ".join(f"'{n}'" for n in targets) + "...")
+    quoted = ", ".join(f"'{n}'" for n in targets)
+    click.echo(f"Destroying cluster on hosts: {quoted}...")
+    for n in targets:
+        # as pcs's destroy: the previous cluster's CIB must not survive into the new one
+        cib_dir = lab.node_path(n, "/var/lib/tandem/cib")
+        if cib_dir.is_dir():
+            for f in cib_dir.iterdir():
+                if f.is_file():
+                    f.unlink()
+        click.echo(f"{n}: Successfully destroyed cluster")
+    click.echo(f"Sending 'corosync authkey', 'corosync.conf' to {quoted}")
     for n in targets:
         cconf.setup_files(
             spec, lab.node_path(n, "/etc/corosync"), authkey=key, cluster_uuid=cluster_uuid
         )
-        click.echo(f"{n}: Succeeded")
+        click.echo(f"{n}: successful distribution of the file 'corosync authkey'")
+        click.echo(f"{n}: successful distribution of the file 'corosync.conf'")
     click.echo("Cluster has been successfully set up.")
     if enable:
         for n in targets:
             _marker(lab, n, True)
     if start:
-        sys.exit(_run_on_nodes(lab, targets, ["cluster", "start"], prefix=True))
+        sys.exit(_run_on_nodes(lab, targets, ["start"], prefix=True, light=True))
+
+
+def _cluster_running_in(lab: Any, node: str) -> bool:
+    from tandem.lab.api import venv_dir
+
+    code = (
+        "from tandem.daemon import service; "
+        "print(int(service.is_active('corosync') or service.is_active('tandemd')))"
+    )
+    cp = lab.exec(node, [str(venv_dir() / "bin" / "python"), "-c", code], timeout=60)
+    return cp.stdout.strip() == "1"
 
 
 def _marker(lab: Any, node: str, on: bool) -> None:

@@ -120,7 +120,9 @@ def start_local(progress: Progress, wait: float | None = None) -> None:
         pid = _spawn([sys.executable, "-m", "tandem.daemon.main"], "tandemd.out")
         _pid_file("tandemd").write_text(f"{pid}\n")
     if wait is not None:
+        progress("Waiting for node(s) to start...")
         wait_until_in(wait)
+        progress("Started")
 
 
 def wait_until_in(timeout: float) -> dict[str, object]:

@@ -340,6 +340,21 @@ def test_enabled_node_rejoins_by_itself_after_boot(two: Lab) -> None:
     assert "tandemd: active/disabled" in status(two, "pcmk-2")
 
 
+def test_setup_refuses_a_running_cluster_and_destroys_the_old_cib(two: Lab) -> None:
+    out = host(two, "cluster", "setup", "--name", "other", *two.nodes, check=False)
+    assert "the cluster is running there; stop it first" in out
+    host(two, "cluster", "stop", "--all")
+    out = host(two, "cluster", "setup", "--name", "other", *two.nodes)
+    assert "Cluster has been successfully set up." in out
+    assert not two.node_path("pcmk-1", "/var/lib/tandem/cib/cib.xml").exists()
+    out = host(two, "cluster", "start", "--all", "--wait=60")
+    assert "pcmk-1: Started" in out
+    wait_for("both in the new cluster", lambda: all_agree(two, two.nodes, two.nodes))
+    text = status(two, "pcmk-2")
+    assert text.startswith("Cluster name: other\n")
+    assert cib_summary(two, "pcmk-1")[2] == ()  # no resource from the old cluster
+
+
 # --------------------------------------------------------------------------- three nodes
 
 
@@ -405,3 +420,36 @@ def test_stop_of_the_dc_of_three(three: Lab) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+def test_cib_show_and_push_through_the_cli(three: Lab) -> None:
+    from lxml import etree
+
+    xml = node(three, "pcmk-2", "cib", "show").stdout
+    assert xml.startswith("<cib ")
+    root = etree.fromstring(xml.encode())
+    etree.SubElement(
+        root.find("configuration/resources"),
+        "primitive",
+        id="Pushed",
+        **{"class": "ocf", "provider": "heartbeat", "type": "Dummy"},
+    )
+    tmp = three.node_path("pcmk-2", "/var/lib/tandem/pushed.xml")
+    tmp.write_bytes(etree.tostring(root))
+    out = node(three, "pcmk-2", "cib", "push", "/var/lib/tandem/pushed.xml").stdout
+    assert out.startswith("CIB updated (version ")
+    wait_for("pcmk-3 to have Pushed", lambda: "Pushed" in cib_summary(three, "pcmk-3")[2])
+    etree.SubElement(
+        root.find("configuration/constraints"),
+        "rsc_location",
+        id="l-nope",
+        rsc="nope",
+        node="pcmk-1",
+        score="1",
+    )
+    tmp.write_bytes(etree.tostring(root))
+    before = cib_summary(three, "pcmk-1")
+    cp = node(three, "pcmk-2", "cib", "push", "/var/lib/tandem/pushed.xml", check=False)
+    assert cp.returncode == 1 and cp.stderr.startswith("Error: ")
+    assert "nope" in cp.stderr
+    assert cib_summary(three, "pcmk-1") == before
