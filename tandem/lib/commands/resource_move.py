@@ -10,6 +10,7 @@ removes it again -- which needs the live cluster, so it is refused on a CIB file
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime
 import re
 import time
@@ -291,14 +292,24 @@ def move(
     *,
     promoted: bool = False,
     waiter: Waiter | None = None,
+    now: datetime.datetime | None = None,
 ) -> None:
-    """pcs 0.11 ``resource move``: constraint, wait for the move, remove the constraint."""
+    """pcs 0.11 ``resource move``: constraint, wait for the move, remove the constraint.
+
+    Before anything is changed, the scheduler forecasts the move (as pcs asks
+    crm_simulate): a resource that would not move, or would move back once the
+    constraint is removed, is refused with the CIB untouched.
+    """
     if not env.is_cib_live:
         env.report(error("LIVE_ENVIRONMENT_REQUIRED", NOT_LIVE, command="resource move"))
         env.raise_if_errors()
     waiter = waiter or Waiter()
     _check_resource(env, rsc)
     before = running_nodes(env.get_cib(), rsc)
+    if node is not None:
+        _check_node(env, node)
+        env.raise_if_errors()
+    _check_move_sticks(env, rsc, node, promoted, now)
     if node is None:
         cid = ban(env, rsc, None, promoted=promoted)
         origin = before[0] if before else None
@@ -343,6 +354,65 @@ def _constraint_nodes(c: etree._Element) -> set[str]:
         if expr.get("attribute") == "#uname" and expr.get("operation") == "eq":
             nodes.add(expr.get("value", ""))
     return nodes
+
+
+def _check_move_sticks(
+    env: LibraryEnvironment,
+    rsc: str,
+    node: str | None,
+    promoted: bool,
+    now: datetime.datetime | None,
+) -> None:
+    from tandem.lib.move_check import forecast_move
+
+    trial = copy.deepcopy(env.get_cib())
+    role = "Promoted" if promoted else "Started"
+    if node is None:
+        origin = _current_node(env, rsc, "moving/banning")
+        cid = ban_id(rsc, origin)
+        _put_location(trial, cid, rsc, origin, "-INFINITY", role)
+    else:
+        origin = (running_nodes(trial, rsc)[:1] or [None])[0]
+        cid = prefer_id(rsc)
+        _remove_ids(trial, [ban_id(rsc, node)])
+        _put_location(trial, cid, rsc, node, "INFINITY", role)
+    try:
+        forecast = forecast_move(trial, rsc, cid, now or datetime.datetime.now(datetime.UTC))
+    except Exception as exc:  # the forecast is advice: never block a move on its failure
+        env.report(
+            warning(
+                "RESOURCE_MOVE_FORECAST_FAILED",
+                f"Unable to forecast the move of resource '{rsc}': {exc}",
+                resource=rsc,
+            )
+        )
+        return
+    target = forecast.with_constraint
+    if target is None or target == origin or (node is not None and target != node):
+        env.report(
+            error(
+                "RESOURCE_MOVE_NOT_POSSIBLE",
+                f"Resource '{rsc}' would not move"
+                + (f" to node '{node}'" if node else "")
+                + (f": the cluster would place it on '{target}'" if target else
+                   ": the cluster would stop it"),
+                resource=rsc,
+                node=node,
+                forecast=target,
+            )
+        )
+    elif not forecast.stays:
+        env.report(
+            error(
+                "RESOURCE_MOVE_WOULD_MOVE_BACK",
+                f"Unable to ensure that moved resource '{rsc}' will stay on the same node after "
+                "a constraint used for moving it is removed",
+                resource=rsc,
+                node=target,
+                after_removal=forecast.after_removal,
+            )
+        )
+    env.raise_if_errors()
 
 
 def clear(

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from tandem.errors import TandemError
-from tandem.lib.commands import resource, resource_move
+from tandem.lib.commands import cluster_property, resource, resource_move
 from tandem.lib.env import LibraryEnvironment, MemoryBackend
 from tandem.lib.resource_state import running_nodes
 
@@ -27,7 +27,7 @@ def _set_running(root: etree._Element, rsc: str, node: str | None) -> None:
     ns = status.find(f"node_state[@uname='{node}']")
     if ns is None:
         ns = etree.SubElement(status, "node_state", id=node[-1], uname=node, crmd="online",
-                              in_ccm="true")
+                              in_ccm="true", join="member", expected="member")
         etree.SubElement(etree.SubElement(ns, "lrm", id=node[-1]), "lrm_resources")
     lrm = etree.SubElement(ns.find("lrm/lrm_resources"), "lrm_resource", id=rsc, type="Dummy",
                            **{"class": "ocf"}, provider="heartbeat")
@@ -76,7 +76,11 @@ class FakeWaiter(resource_move.Waiter):
 def cluster(metadata, base_cib):
     backend = FakeCluster(base_cib)
     env = LibraryEnvironment(backend, metadata=metadata)
-    resource.create(env, "WebSite", "ocf:heartbeat:Dummy")
+    cluster_property.set_properties(env, {"stonith-enabled": "false"})
+    resource.create(LibraryEnvironment(backend, metadata=metadata), "WebSite", "ocf:heartbeat:Dummy")
+    # both nodes are members; WebSite runs on pcmk-1
+    _set_running(backend.root, "Other", "pcmk-2")
+    _set_running(backend.root, "Other", None)
     _set_running(backend.root, "WebSite", "pcmk-1")
     return backend
 
@@ -204,3 +208,44 @@ def test_ban_with_lifetime_writes_a_dated_rule(cluster, metadata):
     with pytest.raises(TandemError) as exc:
         resource_move.ban(_env(cluster, metadata), "WebSite", "pcmk-2", lifetime="1 hour")
     assert exc.value.code == "INVALID_LIFETIME"
+
+
+def _walkthrough_cluster(cluster, metadata, preference: bool):
+    from tandem.lib.commands import constraint
+
+    resource.create(_env(cluster, metadata), "ClusterIP", "ocf:heartbeat:IPaddr2",
+                    {"ip": "192.0.2.100"})
+    resource.defaults_update(_env(cluster, metadata), {"resource-stickiness": "100"})
+    constraint.colocation_add(_env(cluster, metadata), "WebSite", "ClusterIP")
+    if preference:
+        constraint.location_prefers(_env(cluster, metadata), "WebSite", [("pcmk-1", "250")])
+    _set_running(cluster.root, "ClusterIP", "pcmk-1")
+
+
+def test_move_refused_when_it_would_move_back(cluster, metadata):
+    """Walkthrough: 250 for pcmk-1 beats 2 x 100 of stickiness, so WebSite would come back."""
+    _walkthrough_cluster(cluster, metadata, preference=True)
+    pushes = cluster.pushes
+    with pytest.raises(TandemError) as exc:
+        resource_move.move(_env(cluster, metadata), "WebSite", "pcmk-2", waiter=FakeWaiter())
+    assert exc.value.code == "RESOURCE_MOVE_WOULD_MOVE_BACK"
+    assert cluster.pushes == pushes
+
+
+def test_move_allowed_when_stickiness_keeps_it(cluster, metadata):
+    _walkthrough_cluster(cluster, metadata, preference=False)
+    resource_move.move(_env(cluster, metadata), "WebSite", "pcmk-2", waiter=FakeWaiter())
+    assert running_nodes(cluster.root, "WebSite") == ["pcmk-2"]
+    assert _cons(cluster.root) == {"colocation-WebSite-ClusterIP-INFINITY": {
+        "rsc": "WebSite", "with-rsc": "ClusterIP", "score": "INFINITY",
+        "id": "colocation-WebSite-ClusterIP-INFINITY"}}
+
+
+def test_move_refused_when_target_is_forbidden(cluster, metadata):
+    from tandem.lib.commands import constraint
+
+    constraint.location_prefers(_env(cluster, metadata), "WebSite", [("pcmk-2", None)],
+                                avoids=True)
+    with pytest.raises(TandemError) as exc:
+        resource_move.move(_env(cluster, metadata), "WebSite", "pcmk-2", waiter=FakeWaiter())
+    assert exc.value.code == "RESOURCE_MOVE_NOT_POSSIBLE"
