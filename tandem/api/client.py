@@ -48,6 +48,10 @@ class PeerUnreachable(Exception):
     """The daemon could not be reached (refused, timed out, TLS failure, bad answer)."""
 
 
+class CertificateMismatch(PeerUnreachable):
+    """The daemon's certificate is not the one seen at ``host auth`` (pinned)."""
+
+
 class Transport(Protocol):
     """One HTTPS request to a node's daemon; raises PeerUnreachable when it cannot."""
 
@@ -61,9 +65,20 @@ class Transport(Protocol):
         token: str | None,
         body: Mapping[str, Any] | None,
         timeout: float,
+        pin: str | None = None,
     ) -> tuple[int, Any]: ...
 
+    async def fingerprint(self, addr: str, port: int, timeout: float) -> str | None:
+        """SHA-256 (hex) of the daemon's certificate, None when the transport has none."""
+        ...
+
     async def close(self) -> None: ...
+
+
+def cert_fingerprint(der: bytes | None) -> str:
+    import hashlib
+
+    return hashlib.sha256(der or b"").hexdigest()
 
 
 def client_context() -> ssl.SSLContext:
@@ -84,8 +99,9 @@ class HttpsTransport:
 
     Why not aiohttp here: importing it costs 0.5-1.5 s on a loaded node, which
     ``tandem status`` would pay before even starting its 2 s PCSD Status budget.
-    The peer certificate is not verified, as pcs between nodes: the token
-    authenticates (docs/api.md).
+    The peer certificate is not verified against a CA, as pcs between nodes;
+    instead it is pinned: ``host auth`` records its SHA-256 and later requests
+    refuse a different certificate (trust on first use, docs/api.md).
     """
 
     MAX_ANSWER = 1 << 20
@@ -103,11 +119,30 @@ class HttpsTransport:
         token: str | None,
         body: Mapping[str, Any] | None,
         timeout: float,
+        pin: str | None = None,
     ) -> tuple[int, Any]:
-        try:
-            return await asyncio.wait_for(
-                self._exchange(method, addr, port, path, token, body), timeout
+        return await self._guard(self._exchange(method, addr, port, path, token, body, pin), timeout)
+
+    async def fingerprint(self, addr: str, port: int, timeout: float) -> str | None:
+        async def get() -> str:
+            _reader, writer = await asyncio.open_connection(
+                addr, port, ssl=self._ssl, server_hostname=addr
             )
+            try:
+                return self._peer(writer)
+            finally:
+                writer.close()
+
+        return await self._guard(get(), timeout)
+
+    @staticmethod
+    def _peer(writer: asyncio.StreamWriter) -> str:
+        obj = writer.get_extra_info("ssl_object")
+        return cert_fingerprint(obj.getpeercert(binary_form=True) if obj is not None else None)
+
+    async def _guard(self, coro: Awaitable[T], timeout: float) -> T:
+        try:
+            return await asyncio.wait_for(coro, timeout)
         except TimeoutError:
             raise PeerUnreachable("timed out") from None
         except socket.gaierror:
@@ -127,6 +162,7 @@ class HttpsTransport:
         path: str,
         token: str | None,
         body: Mapping[str, Any] | None,
+        pin: str | None,
     ) -> tuple[int, Any]:
         payload = json.dumps(dict(body)).encode() if body is not None else b""
         host = f"[{addr}]" if ":" in addr else addr
@@ -145,6 +181,8 @@ class HttpsTransport:
             addr, port, ssl=self._ssl, server_hostname=addr
         )
         try:
+            if pin is not None and self._peer(writer) != pin:
+                raise CertificateMismatch("its certificate changed since 'tandem host auth'")
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
             await writer.drain()
             status_line = await reader.readline()
@@ -198,17 +236,19 @@ class NodeClient:
     port: int = DEFAULT_PORT
     token: str | None = None
     transport: Transport = field(default_factory=HttpsTransport)
+    pin: str | None = None
 
     @classmethod
     def from_known_host(cls, host: KnownHost, transport: Transport) -> NodeClient:
         d = host.dest
-        return cls(host.name, d.addr, d.port, host.token, transport)
+        return cls(host.name, d.addr, d.port, host.token, transport, host.cert_sha256)
 
     async def call(
         self, method: str, path: str, body: Mapping[str, Any] | None = None, timeout: float = 10.0
     ) -> tuple[int, Any]:
         return await self.transport.request(
-            method, self.addr, self.port, path, token=self.token, body=body, timeout=timeout
+            method, self.addr, self.port, path, token=self.token, body=body, timeout=timeout,
+            pin=self.pin,
         )
 
 
@@ -305,6 +345,8 @@ async def apcsd_status(
                 status, _ = await client.call(
                     "GET", "/api/v1/check-auth", timeout=max(0.05, deadline - loop.time())
                 )
+            except CertificateMismatch:
+                return UNAUTHORIZED
             except PeerUnreachable:
                 return OFFLINE
             if status == 200:
@@ -365,7 +407,11 @@ async def aauth_nodes(
 
     def job(name: str, dest: Dest) -> Callable[[], Awaitable[NodeResult]]:
         async def login() -> NodeResult:
-            client = NodeClient(name, dest.addr, dest.port, None, transport)
+            try:
+                pin = await transport.fingerprint(dest.addr, dest.port, timeout)
+            except PeerUnreachable as exc:
+                return NodeResult(name, "offline", f"Unable to connect to {name} ({exc})")
+            client = NodeClient(name, dest.addr, dest.port, None, transport, pin)
             try:
                 status, data = await client.call(
                     "POST", "/api/v1/auth", {"username": username, "password": password}, timeout
@@ -373,7 +419,7 @@ async def aauth_nodes(
             except PeerUnreachable as exc:
                 return NodeResult(name, "offline", f"Unable to connect to {name} ({exc})")
             if status == 200 and isinstance(data, dict) and isinstance(data.get("token"), str):
-                return NodeResult(name, "ok", "Authorized", {"token": data["token"]})
+                return NodeResult(name, "ok", "Authorized", {"token": data["token"], "pin": pin})
             if status == 401:
                 return NodeResult(
                     name, "unauthorized",
@@ -397,7 +443,7 @@ async def aauth_nodes(
     if good:
         known = KnownHosts.load(path)
         for n, r in good.items():
-            known.put(KnownHost(n, r.data.pop("token"), (nodes[n],)))
+            known.put(KnownHost(n, r.data.pop("token"), (nodes[n],), r.data.pop("pin")))
         known.save(path)
     return results
 
@@ -496,6 +542,12 @@ async def _call_all(
             client = NodeClient.from_known_host(host, transport)
             try:
                 status, data = await client.call("POST", path, body, timeout)
+            except CertificateMismatch:
+                return NodeResult(
+                    name, "unauthorized",
+                    f"{name}: its tandemd-api certificate changed since 'tandem host auth'; "
+                    f"if that is expected, run 'tandem host auth {name}' again",
+                )
             except PeerUnreachable as exc:
                 return NodeResult(name, "offline", f"{name}: unable to connect to tandemd-api ({exc})")
             data = data if isinstance(data, dict) else {}

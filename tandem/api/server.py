@@ -86,6 +86,7 @@ def _timeout(value: float | int) -> float:
 
 _ADDR_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
 MAX_KNOWN_HOSTS = 64
+_PIN_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _known_hosts(value: dict[str, Any]) -> list[KnownHost]:
@@ -94,7 +95,7 @@ def _known_hosts(value: dict[str, Any]) -> list[KnownHost]:
         error(
             "INVALID_FIELD",
             "field 'known_hosts' must map node names to "
-            "{dest_list: [{addr, port}], token} (at most 64 nodes)",
+            "{dest_list: [{addr, port}], token[, cert_sha256]} (at most 64 nodes)",
         )
     )
     if len(value) > MAX_KNOWN_HOSTS:
@@ -102,7 +103,10 @@ def _known_hosts(value: dict[str, Any]) -> list[KnownHost]:
     hosts = []
     for name, entry in value.items():
         validate_node_name(name)
-        if not isinstance(entry, dict) or set(entry) - {"dest_list", "token"}:
+        if not isinstance(entry, dict) or set(entry) - {"dest_list", "token", "cert_sha256"}:
+            raise bad
+        pin = entry.get("cert_sha256")
+        if pin is not None and (not isinstance(pin, str) or not _PIN_RE.match(pin)):
             raise bad
         token, dests = entry.get("token"), entry.get("dest_list")
         if not isinstance(token, str) or not 0 < len(token) <= 256 or not isinstance(dests, list):
@@ -119,7 +123,7 @@ def _known_hosts(value: dict[str, Any]) -> list[KnownHost]:
             if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
                 raise bad
             parsed.append(Dest(addr, port))
-        hosts.append(KnownHost(name, token, tuple(parsed)))
+        hosts.append(KnownHost(name, token, tuple(parsed), pin))
     return hosts
 
 

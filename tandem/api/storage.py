@@ -112,6 +112,9 @@ class KnownHost:
     name: str
     token: str
     dest_list: tuple[Dest, ...]
+    #: SHA-256 of the daemon's certificate seen at ``host auth`` (trust on first use);
+    #: an extra key in the pcs format, absent in files written by pcs.
+    cert_sha256: str | None = None
 
     @property
     def dest(self) -> Dest:
@@ -139,7 +142,10 @@ class KnownHosts:
                     Dest(str(d["addr"]), int(d.get("port", DEFAULT_PORT)))
                     for d in entry.get("dest_list", [])
                 )
-                hosts[str(name)] = KnownHost(str(name), str(entry["token"]), dests)
+                pin = entry.get("cert_sha256")
+                hosts[str(name)] = KnownHost(
+                    str(name), str(entry["token"]), dests, str(pin) if pin else None
+                )
             return cls(hosts, int(data.get("data_version", 0)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise TandemError(
@@ -159,6 +165,7 @@ class KnownHosts:
                 h.name: {
                     "dest_list": [{"addr": d.addr, "port": d.port} for d in h.dest_list],
                     "token": h.token,
+                    **({"cert_sha256": h.cert_sha256} if h.cert_sha256 else {}),
                 }
                 for h in sorted(self.hosts.values(), key=lambda h: h.name)
             },

@@ -98,9 +98,9 @@ class Daemon:
         )
 
 
-def start_daemon(root: Path, *extra: str) -> Daemon:
+def start_daemon(root: Path, *extra: str, port: int | None = None) -> Daemon:
     root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     pw = root / "passwords.json"
     write_password_file(pw, {"hacluster": PASSWORD})
     fake = root / "fake-tandem"
@@ -449,3 +449,29 @@ def test_repeated_wrong_passwords_lock_the_address_out(daemon: Daemon) -> None:
     status, body = daemon.login()  # right password, but locked out for a while
     assert status == 429 and body["reports"][0]["code"] == "TOO_MANY_FAILURES"
     assert not (daemon.root / "state/tokens.json").exists()
+
+
+def test_a_changed_certificate_is_refused_until_host_auth_again(daemon: Daemon) -> None:
+    addr = f"addr=127.0.0.1:{daemon.port}"
+    assert daemon.tandem("host", "auth", "localhost", addr, "-p", PASSWORD).returncode == 0
+    kh = json.loads((daemon.root / "client/known-hosts").read_text())
+    pin = kh["known_hosts"]["localhost"]["cert_sha256"]
+    assert len(pin) == 64
+    assert daemon.tandem("pcsd", "status", "localhost").stdout == "localhost: Online\n"
+    # someone else answers on that address with another certificate (same tokens file)
+    stop_daemon(daemon)
+    for name in ("tandemd-api.crt", "tandemd-api.key"):
+        (daemon.root / "state" / name).unlink()
+    daemon.log.rename(daemon.root / "daemon.log.1")
+    other = start_daemon(daemon.root, port=daemon.port)
+    try:
+        st = other.tandem("pcsd", "status", "localhost")
+        assert st.stdout == "localhost: Unauthorized\n"
+        # the token was not even sent: the server saw no check-auth request
+        assert "check-auth" not in other.log.read_text()
+        assert other.tandem("host", "auth", "localhost", addr, "-p", PASSWORD).returncode == 0
+        assert other.tandem("pcsd", "status", "localhost").stdout == "localhost: Online\n"
+        new = json.loads((daemon.root / "client/known-hosts").read_text())
+        assert new["known_hosts"]["localhost"]["cert_sha256"] not in (pin, None)
+    finally:
+        stop_daemon(other)

@@ -130,16 +130,29 @@ def vloop() -> Iterator[VirtualTimeLoop]:
 class FakeTransport:
     """Answers per address: a (status, body) tuple, an exception, or 'hang'."""
 
-    def __init__(self, answers: dict[str, Any]) -> None:
+    def __init__(self, answers: dict[str, Any], certs: dict[str, str] | None = None) -> None:
         self.answers = answers
+        self.certs = certs or {}  # addr -> certificate fingerprint (default: "fp-ADDR")
         self.requests: list[tuple[str, str, str, str | None, Any, float]] = []
+        self.pins: list[str | None] = []
         self.closed = False
+
+    async def fingerprint(self, addr: str, port: int, timeout: float) -> str | None:
+        answer = self.answers.get(addr, "hang")
+        if isinstance(answer, BaseException):
+            raise answer
+        return self.certs.get(addr, f"fp-{addr}")
 
     async def request(
         self, method: str, addr: str, port: int, path: str, *, token: str | None,
-        body: Any, timeout: float,
+        body: Any, timeout: float, pin: str | None = None,
     ) -> tuple[int, Any]:
         self.requests.append((method, addr, path, token, body, timeout))
+        self.pins.append(pin)
+        if pin is not None and pin != self.certs.get(addr, f"fp-{addr}"):
+            from tandem.api.client import CertificateMismatch
+
+            raise CertificateMismatch("its certificate changed")
         answer = self.answers.get(addr, "hang")
         if callable(answer):
             answer = answer(method, path, token, body)

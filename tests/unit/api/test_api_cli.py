@@ -47,7 +47,8 @@ def test_host_auth_writes_known_hosts(env: dict[str, Any]) -> None:
     assert r.output.splitlines() == ["pcmk-1: Authorized", "pcmk-2: Authorized"]
     data = json.loads((env["tmp"] / "known-hosts").read_text())
     assert data["known_hosts"]["pcmk-2"] == {
-        "dest_list": [{"addr": "192.0.2.102", "port": 2225}], "token": "TOK"
+        "dest_list": [{"addr": "192.0.2.102", "port": 2225}], "token": "TOK",
+        "cert_sha256": "fp-192.0.2.102",  # pinned at first contact
     }
     assert data["known_hosts"]["pcmk-1"]["dest_list"] == [{"addr": "pcmk-1", "port": 2224}]
 

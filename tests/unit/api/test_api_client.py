@@ -116,7 +116,9 @@ def test_auth_stores_tokens_of_successful_nodes_only(tmp_path: Path) -> None:
     }
     kh = KnownHosts.load(path)
     assert set(kh.hosts) == {"pcmk-1", "pcmk-2"}
-    assert kh.get("pcmk-1") == KnownHost("pcmk-1", "T1", (Dest("10.0.0.1", 3000),))
+    assert kh.get("pcmk-1") == KnownHost("pcmk-1", "T1", (Dest("10.0.0.1", 3000),), "fp-10.0.0.1")
+    # the login itself went to the certificate just fingerprinted
+    assert set(transport.pins) == {"fp-10.0.0.1", "fp-pcmk-2"}
     assert path.stat().st_mode & 0o777 == 0o600
     assert "token" not in results["pcmk-1"].data  # the token is not echoed back to callers
 
@@ -217,3 +219,22 @@ def test_share_known_hosts() -> None:
     assert res["a"].ok
     assert transport.requests[0][2] == "/api/v1/known-hosts"
     assert set(transport.requests[0][4]["known_hosts"]) == {"b"}
+
+
+def test_changed_certificate_is_refused_and_reported(vloop: VirtualTimeLoop) -> None:
+    kh = KnownHosts()
+    kh.put(KnownHost("a", "tok", (Dest("addr-a"),), "old-fp"))
+    transport = FakeTransport({"addr-a": (200, {"success": True})}, certs={"addr-a": "new-fp"})
+    status = vloop.run_until_complete(client.apcsd_status(["a"], 2.0, kh, transport))
+    assert status == {"a": "Unauthorized"}
+    results = client.remote_cluster_action(["a"], "start", 10, kh, transport)
+    assert results["a"].status == "unauthorized"
+    assert "certificate changed" in results["a"].message and "host auth a" in results["a"].message
+    assert transport.pins == ["old-fp", "old-fp"]
+
+
+def test_known_hosts_without_pin_still_work() -> None:
+    """Files written by pcs (or before pinning) have no cert_sha256: no pin is checked."""
+    transport = FakeTransport({"addr-a": (200, {"success": True})}, certs={"addr-a": "x"})
+    assert client.pcsd_status(["a"], 2.0, known("a"), transport) == {"a": "Online"}
+    assert transport.pins == [None]

@@ -361,7 +361,8 @@ def test_no_secret_is_logged(harness: ApiHarness, caplog: pytest.LogCaptureFixtu
 def test_setup_merges_the_cluster_known_hosts(harness: ApiHarness) -> None:
     entries = {
         "pcmk-1": {"dest_list": [{"addr": "192.0.2.101", "port": 2224}], "token": "T1"},
-        "pcmk-2": {"dest_list": [{"addr": "pcmk-2", "port": 2224}], "token": "T2"},
+        "pcmk-2": {"dest_list": [{"addr": "pcmk-2", "port": 2224}], "token": "T2",
+                   "cert_sha256": "ab" * 32},
     }
 
     async def go(client: TestClient) -> None:
@@ -388,6 +389,7 @@ def test_setup_merges_the_cluster_known_hosts(harness: ApiHarness) -> None:
         {"n": {"dest_list": [], "token": "t"}},
         {"n": {"dest_list": [{"addr": "a", "port": 1}], "token": "t", "extra": 1}},
         {"n": "not an object"},
+        {"n": {"dest_list": [{"addr": "a", "port": 1}], "token": "t", "cert_sha256": "zz"}},
     ],
 )
 def test_known_hosts_endpoint_rejects_bad_entries(harness: ApiHarness, entries: dict) -> None:
