@@ -466,7 +466,8 @@ def move_cmd(args: tuple[str, ...]) -> None:
             waiter.timeout = float(flags.values["--wait"])
         except ValueError:
             fail(f"'{flags.values['--wait']}' is not a valid number of seconds to wait")
-    run(lambda env: lib.move(env, rsc, node, promoted=promoted, waiter=waiter))
+    strict = "--strict" in flags
+    run(lambda env: lib.move(env, rsc, node, promoted=promoted, waiter=waiter, strict=strict))
 
 
 @resource.command("clear", context_settings=ARGS)

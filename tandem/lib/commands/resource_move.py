@@ -293,6 +293,7 @@ def move(
     promoted: bool = False,
     waiter: Waiter | None = None,
     now: datetime.datetime | None = None,
+    strict: bool = False,
 ) -> None:
     """pcs 0.11 ``resource move``: constraint, wait for the move, remove the constraint.
 
@@ -309,7 +310,7 @@ def move(
     if node is not None:
         _check_node(env, node)
         env.raise_if_errors()
-    _check_move_sticks(env, rsc, node, promoted, now)
+    _check_move_sticks(env, rsc, node, promoted, now, strict)
     if node is None:
         cid = ban(env, rsc, None, promoted=promoted)
         origin = before[0] if before else None
@@ -362,6 +363,7 @@ def _check_move_sticks(
     node: str | None,
     promoted: bool,
     now: datetime.datetime | None,
+    strict: bool = False,
 ) -> None:
     from tandem.lib.move_check import forecast_move
 
@@ -410,6 +412,19 @@ def _check_move_sticks(
                 resource=rsc,
                 node=target,
                 after_removal=forecast.after_removal,
+            )
+        )
+    if strict and forecast.others:
+        moved = ", ".join(
+            f"'{rid}' ({src or 'stopped'} -> {dst or 'stopped'})"
+            for rid, (src, dst) in sorted(forecast.others.items())
+        )
+        env.report(
+            error(
+                "RESOURCE_MOVE_AFFECTS_OTHER_RESOURCES",
+                f"Moving resource '{rsc}' would also move: {moved}",
+                resource=rsc,
+                others=sorted(forecast.others),
             )
         )
     env.raise_if_errors()

@@ -249,3 +249,12 @@ def test_move_refused_when_target_is_forbidden(cluster, metadata):
     with pytest.raises(TandemError) as exc:
         resource_move.move(_env(cluster, metadata), "WebSite", "pcmk-2", waiter=FakeWaiter())
     assert exc.value.code == "RESOURCE_MOVE_NOT_POSSIBLE"
+
+
+def test_strict_move_refused_when_others_move_too(cluster, metadata):
+    _walkthrough_cluster(cluster, metadata, preference=False)
+    with pytest.raises(TandemError) as exc:
+        resource_move.move(_env(cluster, metadata), "WebSite", "pcmk-2", waiter=FakeWaiter(),
+                           strict=True)
+    assert exc.value.code == "RESOURCE_MOVE_AFFECTS_OTHER_RESOURCES"
+    assert "'ClusterIP' (pcmk-1 -> pcmk-2)" in exc.value.reports[-1].message
