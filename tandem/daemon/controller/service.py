@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Mapping
@@ -94,6 +95,7 @@ class ControllerService:
         on_released: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
         token: str | None = None,
+        pid: int | None = None,
     ) -> None:
         self.name = node_name
         self.read_cib = read_cib
@@ -108,7 +110,10 @@ class ControllerService:
         self.executor = executor_factory(self._event_from_any_thread)
         self.is_dc = False
         self.online: dict[str, int] = {}
-        self.tokens: dict[str, str] = {node_name: self.token}
+        #: this daemon's pid as corosync reports it in the view (tandemd's own pid)
+        self.pid = os.getpid() if pid is None else pid
+        #: node -> (pid, token) from the ctl-hello messages
+        self.tokens: dict[str, tuple[int, str]] = {node_name: (self.pid, self.token)}
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -129,7 +134,8 @@ class ControllerService:
         if self._closed:
             return
         self.online = dict(online)
-        self.send(msgs.encode({"t": "ctl-hello", "node": self.name, "token": self.token}))
+        self.send(msgs.encode({"t": "ctl-hello", "node": self.name, "pid": self.pid,
+                               "token": self.token}))
         self._feed_membership()
         if i_am_dc and not self.is_dc:
             self.is_dc = True
@@ -147,8 +153,9 @@ class ControllerService:
         kind = msg.get("t")
         node = msg.get("node")
         if kind == "ctl-hello":
-            if isinstance(node, str) and self.tokens.get(node) != msg.get("token"):
-                self.tokens[node] = str(msg.get("token"))
+            hello = (int(msg.get("pid") or 0), str(msg.get("token")))
+            if isinstance(node, str) and self.tokens.get(node) != hello:
+                self.tokens[node] = hello
                 self._feed_membership()
         elif kind == "ctl-exec" and node == self.name:
             try:
@@ -180,10 +187,12 @@ class ControllerService:
     # ------------------------------------------------------------------ internals
 
     def _feed_membership(self) -> None:
-        members = {
-            n: (f"{pid}-{self.tokens[n]}" if n in self.tokens else None)
-            for n, pid in self.online.items()
-        }
+        # A node's incarnation is known once its hello for the pid in the view
+        # arrived: the view can show a restarted daemon's new pid before that.
+        members: dict[str, str | None] = {}
+        for n, pid in self.online.items():
+            hello = self.tokens.get(n)
+            members[n] = f"{pid}-{hello[1]}" if hello is not None and hello[0] == pid else None
         self._step(MembershipChanged(members))
 
     def _step(self, event: Any) -> None:
@@ -329,6 +338,7 @@ def attach(daemon: Any, executor_factory: Callable[[Callable[[OpEvent], None]], 
         executor_factory=executor_factory,
         on_released=released,
         clock=daemon.clock.time,
+        pid=core.pid,
     )
     daemon.on_cib_changed.append(svc.on_cib_changed)
 

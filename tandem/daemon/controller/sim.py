@@ -132,6 +132,20 @@ class ControllerSim:
         self._membership_changed()
         self.settle()
 
+    def restart_daemon(self, name: str) -> None:
+        """tandemd on ``name`` dies and starts again; corosync and the services keep running.
+
+        The node leaves the group (its resources count as lost), then joins as a
+        new incarnation whose executor knows nothing: only probes can tell.
+        """
+        node = self.nodes[name]
+        node.member = False
+        node.held = []
+        node.agent = node.executor = node.controller = None
+        self._membership_changed()
+        self.settle()
+        self.start(name)
+
     def stop(self, name: str) -> None:
         """``cluster stop`` of a node: announce, wait for the DC's release, leave cleanly."""
         node = self.nodes[name]

@@ -357,3 +357,15 @@ def test_changed_monitor_interval_cancels_the_old_recurring_monitor():
     assert sim.record("pcmk-1", "A", "A_monitor_10000") is None
     assert sim.record("pcmk-1", "A", "A_monitor_20000").get("rc-code") == "0"
     assert sim.running_on("A") == ["pcmk-1"]
+
+
+def test_daemon_restart_with_services_still_running_ends_with_one_copy():
+    # pcmk-2's tandemd restarts but A keeps running there: meanwhile the DC started
+    # A on pcmk-1; the rejoin probe finds the second copy and the DC stops the extra one.
+    sim = started(dummy("A"), loc("A", "pcmk-2", "50"))
+    assert sim.running_on("A") == ["pcmk-2"]
+    sim.restart_daemon("pcmk-2")
+    assert any("the probe found A running on pcmk-2" in line or
+               "unexpected result" in line for line in sim.log)
+    assert len(sim.running_on("A")) == 1
+    assert sim.active_on("A") == sim.running_on("A")

@@ -40,7 +40,7 @@ class FakeDaemons:
     stopping: set[str] = field(default_factory=set)
     delivered: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, name: str) -> ControllerService:
+    def add(self, name: str, pid: int, token: str | None = None) -> ControllerService:
         loop = asyncio.get_running_loop()
 
         def submit_ops(ops: list[dict[str, Any]]) -> asyncio.Future[Reply]:
@@ -63,7 +63,8 @@ class FakeDaemons:
             send=lambda payload: self.stream.append(("msg", payload)),
             executor_factory=factory,
             clock=lambda: NOW,
-            token=f"tok-{name}",
+            token=token or f"tok-{name}",
+            pid=pid,
         )
         self.services[name] = svc
         return svc
@@ -111,9 +112,9 @@ def _cib_with_members(resources: str, constraints: str = "") -> etree._Element:
 
 async def _two_node_cluster(resources: str, constraints: str = "") -> FakeDaemons:
     fake = FakeDaemons(_cib_with_members(resources, constraints))
-    for name in ("pcmk-1", "pcmk-2"):
-        fake.add(name)
     online = {"pcmk-1": 101, "pcmk-2": 102}
+    for name, pid in online.items():
+        fake.add(name, pid)
     fake.services["pcmk-1"].on_view("pcmk-1", online, True)
     fake.services["pcmk-2"].on_view("pcmk-1", online, False)
     await fake.pump()
@@ -172,3 +173,26 @@ def test_losing_the_dc_role_stops_planning():
     assert "stable" in fake.services["pcmk-2"].controller.last_decision
     # the new DC found both histories current: nothing was wiped, nothing re-probed
     assert fake.executors["pcmk-1"].runner.running == {"A"}
+
+
+def test_a_restarted_daemon_is_wiped_once_with_its_new_token():
+    async def main() -> tuple[FakeDaemons, list[str]]:
+        fake = await _two_node_cluster(dummy("A"))
+        old = fake.services.pop("pcmk-2")
+        old.close()
+        dc = fake.services["pcmk-1"]
+        # the view shows pcmk-2's new daemon (pid 202) before its hello arrived
+        dc.on_view("pcmk-1", {"pcmk-1": 101, "pcmk-2": 202}, True)
+        await fake.pump()
+        seen = [fake.cib.find("status/node_state[@uname='pcmk-2']/lrm").get("tandem-incarnation")]
+        new = fake.add("pcmk-2", 202, "tok-new")
+        new.on_view("pcmk-1", {"pcmk-1": 101, "pcmk-2": 202}, False)
+        await fake.pump()
+        seen.append(fake.cib.find("status/node_state[@uname='pcmk-2']/lrm").get("tandem-incarnation"))
+        return fake, seen
+
+    fake, seen = asyncio.run(main())
+    assert seen == ["102-tok-pcmk-2", "202-tok-new"]  # no wipe with a stale token in between
+    probes = [m for m in fake.delivered
+              if m["t"] == "ctl-exec" and m["node"] == "pcmk-2" and m["req"]["action"] == "monitor"]
+    assert len(probes) == 2  # the first start-up probe, and the new daemon's probe
