@@ -68,6 +68,7 @@ from typing import Any
 
 from lxml import etree
 
+from tandem.cib.rules import parse_interval_ms
 from tandem.corosync.transport import ConfChange, Deliver, QuorumChange, TransportClosed
 from tandem.daemon import cibops
 from tandem.errors import CibError, Report, TandemError
@@ -785,12 +786,21 @@ class DaemonCore:
             self._emit(
                 LeaveAndExit(
                     0,
-                    f"shutdown-escalation ({self.shutdown_escalation:g} s) reached before the DC "
+                    f"shutdown-escalation ({self._escalation():g} s) reached before the DC "
                     "acknowledged the shutdown: leaving anyway",
                 )
             )
 
     # ------------------------------------------------------------------ local requests
+
+    def _escalation(self) -> float:
+        """shutdown-escalation from the CIB's cluster options (seconds), else the default."""
+        value = None
+        for nv in self.cib.iterfind("configuration/crm_config/cluster_property_set/nvpair"):
+            if nv.get("name") == "shutdown-escalation":
+                value = nv.get("value")
+        ms = parse_interval_ms(value, int(self.shutdown_escalation * 1000))
+        return ms / 1000 if ms > 0 else self.shutdown_escalation
 
     def _reply_error(self, req_id: int, code: str, message: str) -> None:
         self._emit(Reply(req_id, False, None, (Report(code, message, {"node": self.name}),)))
@@ -844,7 +854,7 @@ class DaemonCore:
                 return
             if self.phase is Phase.RUNNING:
                 self._go("shutdown")
-                self.shutdown_deadline = self.now + self.shutdown_escalation
+                self.shutdown_deadline = self.now + self._escalation()
                 self.shutdown_ts = req.wall
                 self._mcast({"t": "shutdown", "ts": req.wall})
                 self._log("shutdown requested: announcing it to the DC")

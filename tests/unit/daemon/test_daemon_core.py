@@ -141,3 +141,22 @@ def test_view_changes_tell_the_controller_who_is_dc_and_who_restarted() -> None:
     after = dict(sim.nodes[2].views[-1].incarnations)
     assert after["pcmk-2"] == before["pcmk-2"]
     assert after["pcmk-1"] != before["pcmk-1"]  # a new tandemd process on pcmk-1
+
+
+def test_shutdown_escalation_follows_the_cluster_option() -> None:
+    sim = SimCluster({1: "pcmk-1", 2: "pcmk-2"}, shutdown_escalation=1200)
+    sim.start_all()
+    sim.settle()
+    opt = '<cluster_property_set id="o"><nvpair id="o-se" name="shutdown-escalation" value="2min"/></cluster_property_set>'
+    assert sim.request(1, "apply", ops=[{"op": "create", "parent": "crm_config", "xml": opt}]).ok
+    for n in (1, 2):
+        core = sim.nodes[n].core
+        assert core is not None
+        core.resources_released = lambda node: False
+    sim.send(2, "shutdown")
+    sim.settle()
+    sim.tick(119)
+    assert sim.nodes[2].exit is None
+    sim.tick(2)
+    exit_ = sim.nodes[2].exit
+    assert exit_ is not None and "shutdown-escalation (120 s)" in exit_.reason
