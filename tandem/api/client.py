@@ -691,6 +691,26 @@ def share_known_hosts(
     )
 
 
+def unshare_known_hosts(
+    targets: Iterable[str],
+    names: Iterable[str],
+    timeout: float = 10.0,
+    known_hosts: KnownHosts | Path | None = None,
+    transport: Transport | None = None,
+) -> dict[str, NodeResult]:
+    """Ask every node of ``targets`` to forget its known-hosts entries for ``names``.
+
+    ``host deauth`` calls it when this node is in a cluster, as pcs does.
+    """
+    known = _load_known(known_hosts)
+    return run_sync(
+        _call_all(
+            list(targets), "/api/v1/known-hosts", {"remove": list(names)}, timeout, known,
+            transport, lambda n, d: NodeResult(n, "ok", "Succeeded", d),
+        )
+    )
+
+
 def raise_for_failures(results: Mapping[str, NodeResult]) -> None:
     """One PeerError carrying a report per failed node (nothing when all succeeded)."""
     bad: list[Report] = [
@@ -706,5 +726,5 @@ __all__ = [
     "HttpsTransport", "NodeClient", "NodeResult", "PeerUnreachable", "Transport",
     "apcsd_status", "pcsd_status", "auth_nodes", "aauth_nodes", "deauth_nodes",
     "adeauth_nodes", "remote_cluster_action", "aremote_cluster_action",
-    "distribute_cluster_config", "share_known_hosts", "raise_for_failures", "TandemError",
+    "distribute_cluster_config", "share_known_hosts", "unshare_known_hosts", "raise_for_failures", "TandemError",
 ]

@@ -29,7 +29,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,12 @@ def _timeout(value: float | int) -> float:
 _ADDR_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
 MAX_KNOWN_HOSTS = 64
 _PIN_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _names(value: list[Any]) -> list[str]:
+    if len(value) > MAX_KNOWN_HOSTS:
+        raise UsageError(error("INVALID_FIELD", f"at most {MAX_KNOWN_HOSTS} names"))
+    return [validate_node_name(v) for v in value]
 
 
 def _known_hosts(value: dict[str, Any]) -> list[KnownHost]:
@@ -151,9 +157,11 @@ BODIES: dict[str, schema.Body] = {
     "known_hosts": schema.Body(
         (
             schema.Field(
-                "known_hosts", dict, True, "{NODE: {dest_list: [{addr, port}], token}}",
+                "known_hosts", dict, False,
+                "entries to add or replace: {NODE: {dest_list: [{addr, port}], token}}",
                 None, _known_hosts,
             ),
+            schema.Field("remove", list, False, "node names whose entries go", None, _names),
         )
     ),
     "action": schema.Body(
@@ -447,19 +455,27 @@ class ApiApp:
             {"success": True, "node": self.config.node_name, "cluster_name": body["cluster_name"]}
         )
 
-    def _merge_known_hosts(self, hosts: list[KnownHost]) -> None:
+    def _merge_known_hosts(self, hosts: list[KnownHost], remove: Iterable[str] = ()) -> None:
         path = self.config.paths.known_hosts
         known = KnownHosts.load(path)
+        for name in remove:
+            known.remove(name)
         for h in hosts:
             known.put(h)
         known.save(path)
 
     async def known_hosts(self, request: web.Request) -> web.Response:
         body = await self._body(request, "known_hosts")
-        self._merge_known_hosts(body["known_hosts"])
+        hosts, remove = body.get("known_hosts", []), body.get("remove", [])
+        if not hosts and not remove:
+            raise UsageError(
+                error("MISSING_FIELD", "give 'known_hosts' to add, 'remove' to delete, or both")
+            )
+        self._merge_known_hosts(hosts, remove)
         log.info(
-            "known-hosts entries for %s received from %r",
-            ", ".join(h.name for h in body["known_hosts"]), request[USER_KEY],
+            "known-hosts: %s added, %s removed by %r",
+            ", ".join(h.name for h in hosts) or "none", ", ".join(remove) or "none",
+            request[USER_KEY],
         )
         return web.json_response({"success": True, "node": self.config.node_name})
 
@@ -555,7 +571,7 @@ ROUTES: list[tuple[str, str, str | None, bool, str]] = [
     ("post", f"{API}/deauth", "deauth", True, "Revoke the caller's token"),
     ("get", f"{API}/status", None, True, "Health of this node's management daemon"),
     ("post", f"{API}/cluster/setup", "setup", True, "Write corosync.conf and authkey"),
-    ("post", f"{API}/known-hosts", "known_hosts", True, "Merge known-hosts entries"),
+    ("post", f"{API}/known-hosts", "known_hosts", True, "Add or remove known-hosts entries"),
     *[
         ("post", f"{API}/cluster/{a}", "action", True, f"Run 'tandem cluster {a}' on this node")
         for a in ACTIONS

@@ -149,12 +149,25 @@ def host_deauth(nodes: tuple[str, ...]) -> None:
         raise UsageError(
             *(error("HOST_NOT_FOUND", f"host '{n}' is not known (not in {path})", node=n) for n in unknown)
         )
+    names = list(nodes) or sorted(known.hosts)
+    cluster = [n for n in local_cluster_nodes() if known.get(n) is not None]
+    if cluster and names:
+        _unshare(cluster, names, known)
     results = deauth_nodes(list(nodes) if nodes else None, path)
     for name, r in results.items():
         if not r.ok:
             click.echo(f"Warning: {r.message}", err=True)
         else:
             click.echo(f"{name}: Deauthorized")
+
+
+def _unshare(cluster: list[str], names: list[str], known: KnownHosts) -> None:
+    """In a cluster, the other nodes forget these tokens too (pcs does the same)."""
+    from tandem.api.client import unshare_known_hosts
+
+    for name, r in unshare_known_hosts(cluster, names, known_hosts=known).items():
+        if not r.ok:
+            click.echo(f"Warning: {name}: could not remove the tokens there: {r.message}", err=True)
 
 
 @click.group("host")

@@ -149,3 +149,21 @@ def test_parse_host_args(args: list[str], expected: dict[str, Dest]) -> None:
 def test_parse_host_args_errors(args: list[str]) -> None:
     with pytest.raises(UsageError):
         host_cli.parse_host_args(args)
+
+
+def test_host_deauth_in_a_cluster_removes_the_tokens_on_every_node(env: dict[str, Any]) -> None:
+    conf = env["tmp"] / "corosync" / "corosync.conf"
+    conf.parent.mkdir()
+    conf.write_text("nodelist {\n node {\n  name: a\n }\n node {\n  name: b\n }\n}\n")
+    kh = KnownHosts()
+    for n in ("a", "b"):
+        kh.put(KnownHost(n, f"tok-{n}", (Dest(n),)))
+    kh.save(env["tmp"] / "known-hosts")
+    env["transport"] = FakeTransport({"a": (200, {"success": True}), "b": (200, {"success": True})})
+    r = run("host", "deauth", "b")
+    assert r.exit_code == 0, r.output
+    removals = sorted((q[1], q[3]) for q in env["transport"].requests if q[2] == "/api/v1/known-hosts")
+    assert removals == [("a", "tok-a"), ("b", "tok-b")]
+    assert all(q[4] == {"remove": ["b"]} for q in env["transport"].requests
+               if q[2] == "/api/v1/known-hosts")
+    assert set(KnownHosts.load(env["tmp"] / "known-hosts").hosts) == {"a"}

@@ -498,3 +498,24 @@ def test_status_reports_whether_the_cluster_runs(harness: ApiHarness, probe: Any
 
     data = harness.run(go)
     assert data["cluster_running"] is expected and data["node"] == "pcmk-1"
+
+
+def test_known_hosts_endpoint_removes(harness: ApiHarness) -> None:
+    from tandem.api.storage import Dest, KnownHost, KnownHosts
+
+    kh = KnownHosts()
+    for n in ("a", "b"):
+        kh.put(KnownHost(n, "t", (Dest(n),)))
+    kh.save(harness.paths.known_hosts)
+
+    async def go(client: TestClient) -> None:
+        headers = await token_of(client)
+        resp = await client.post("/api/v1/known-hosts", json={"remove": ["a", "zz"]},
+                                 headers=headers)
+        assert resp.status == 200
+        for bad in ({}, {"remove": ["../etc"]}, {"remove": [5]}):
+            resp = await client.post("/api/v1/known-hosts", json=bad, headers=headers)
+            assert resp.status == 400, bad
+
+    harness.run(go)
+    assert set(KnownHosts.load(harness.paths.known_hosts).hosts) == {"b"}
