@@ -9,7 +9,6 @@ them (:mod:`tandem.scheduler.actions`), then summarise.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -129,9 +128,10 @@ def _targets(name: str | None, pattern: str | None, by_id: dict[str, Rsc], group
     if name in tags:
         out: list[Rsc] = []
         for t in tags[name]:
-            out.extend(_targets(t, None, by_id, groups, {}))
+            out.extend(_targets(t, None, by_id, groups, tags))
         return out
-    return []
+    tmpl = [r for r in by_id.values() if r.prim is not None and r.prim.template == name]
+    return tmpl
 
 
 def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], node_order: list[str], group_states: dict[str, GroupState]) -> list[datetime]:
@@ -212,6 +212,20 @@ def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], group
     return rechecks
 
 
+def expand(cib: Cib, name: str | None) -> list[str] | None:
+    """A tag or template name -> the resource ids it stands for (None for anything else)."""
+    if name is None:
+        return None
+    if name in cib.tags:
+        out: list[str] = []
+        for ref in cib.tags[name]:
+            out.extend(expand(cib, ref) or [ref])
+        return out
+    if name in cib.templates:
+        return [p.id for p in cib.primitives() if p.template == name]
+    return None
+
+
 def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) -> None:
     def endpoint(name: str | None, dependent: bool) -> Rsc | None:
         if name in by_id:
@@ -237,23 +251,37 @@ def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) 
         except CibError:
             continue
         influence = (c.influence or "true").lower() in ("true", "1", "yes", "on")
-        if c.sets:
-            # Sets: members of a sequential set are colocated one after the other;
-            # sets are colocated with the following set's first member.
-            prev_set: list[Rsc] = []
-            for s in c.sets:
-                members = [r for rid in s.resources for r in ([endpoint(rid, True)] if endpoint(rid, True) else [])]
-                sscore = score
-                if s.score is not None:
-                    with contextlib.suppress(CibError):
-                        sscore = S.parse(s.score)
-                if s.sequential:
+        sets = [(st.resources, st.sequential) for st in c.sets]
+        if not sets:
+            dx, px = expand(cib, c.rsc), expand(cib, c.with_rsc)
+            if dx is not None or px is not None:
+                # a tag or template in a simple constraint means a (sequential) set
+                sets = [(dx or [c.rsc or ""], True), (px or [c.with_rsc or ""], True)]
+        if sets:
+            resolved = []
+            for rids, sequential in sets:
+                members = []
+                for rid in rids:
+                    for x in expand(cib, rid) or [rid]:
+                        e = endpoint(x, True)
+                        if e is not None:
+                            members.append(e)
+                resolved.append((members, sequential))
+            # within a sequential set each member is colocated with the previous one
+            for members, sequential in resolved:
+                if sequential:
                     for prev, cur in zip(members, members[1:], strict=False):
-                        add(c.id, prev, cur, sscore, None, None, c.node_attribute, influence)
-                if prev_set and members:
-                    for r in prev_set:
-                        add(c.id, r, members[0], score, None, None, c.node_attribute, influence)
-                prev_set = members
+                        add(c.id, cur, prev, score, None, None, c.node_attribute, influence)
+            # each set is colocated with the next one: first (or every) member of
+            # the earlier set with the last (or every) member of the later one
+            for (m1, seq1), (m2, seq2) in zip(resolved, resolved[1:], strict=False):
+                if not m1 or not m2:
+                    continue
+                deps = [m1[0]] if seq1 else m1
+                prims = [m2[-1]] if seq2 else m2
+                for d in deps:
+                    for p_ in prims:
+                        add(c.id, d, p_, score, None, None, c.node_attribute, influence)
             continue
         dep = endpoint(c.rsc, True)
         prim = endpoint(c.with_rsc, False)
@@ -830,6 +858,17 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
             sym = o.symmetrical.lower() in ("true", "1", "yes", "on")
         else:
             sym = kind != "serialize"
+        if not o.sets and (expand(cib, o.first) is not None or expand(cib, o.then) is not None):
+            fx = expand(cib, o.first) or [o.first or ""]
+            tx = expand(cib, o.then) or [o.then or ""]
+            for rids in (fx, tx):
+                for a, b in zip(rids, rids[1:], strict=False):
+                    one(a, o.first_action if rids is fx else o.then_action, b,
+                        o.first_action if rids is fx else o.then_action, kind, sym)
+            for a in fx:
+                for b in tx:
+                    one(a, o.first_action, b, o.then_action, kind, sym)
+            continue
         if o.sets:
             seq: list[list[str]] = []
             for s in o.sets:
