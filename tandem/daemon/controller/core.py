@@ -526,6 +526,7 @@ class Controller:
         order = result.graph.execution_order()
         if not order:
             self._aborts_in_row = 0
+            self._forget_stopped_orphans(getattr(result, "state", None))
             self._go("nothing-to-do")
             self.last_summary = []
             self._log(f"cluster is stable: nothing to do ({reason})")
@@ -586,6 +587,32 @@ class Controller:
             self._cancels.add(key)
             self._out.append(CancelOp(node, rsc, "monitor", f.interval_ms))
         self._cancels &= live
+
+    def _configured(self) -> set[str]:
+        assert self.cib is not None
+        return {p.get("id", "") for p in self.cib.iterfind(".//resources//primitive")}
+
+    def _forget_stopped_orphans(self, state) -> None:  # noqa: ANN001 - ClusterState | None
+        """Delete the history of resources no longer configured once they are stopped everywhere.
+
+        Pacemaker's controller does the same (the orphan's ``lrm_resource``
+        goes away after its stop), so listings stop showing deleted resources.
+        """
+        if state is None or self.cib is None:
+            return
+        configured = self._configured()
+        ops: list[dict[str, object]] = []
+        names: list[str] = []
+        for rsc, per_node in sorted(state.history.items()):
+            if rsc in configured or any(h.active for h in per_node.values()):
+                continue
+            if any(node not in self.members for node in per_node):
+                continue  # an offline node's history is rewritten when it rejoins anyway
+            ops.append({"op": "delete", "missing_ok": True, "xpath":
+                        f"/cib/status/node_state/lrm/lrm_resources/lrm_resource[@id='{rsc}']"})
+            names.append(rsc)
+        if ops:
+            self._out.append(CibOps(tuple(ops), f"forgetting deleted resource(s) {', '.join(names)}"))
 
     def _clear_expired_failures(self, result) -> None:  # noqa: ANN001 - ScheduleResult
         """Delete fail counts (and the failure record) whose ``failure-timeout`` has passed.
@@ -735,6 +762,15 @@ class Controller:
             self._go("complete")
             extra = f", {blocked} could not run" if blocked else ""
             self._log(f"transition {t.id} complete: {done} action(s) done in {took:.2f} s{extra}")
+            configured = self._configured() if self.cib is not None else set()
+            if any(a.task == "stop" and a.rsc not in configured and a.state is ActionState.DONE
+                   for a in t.actions.values()):
+                from tandem.cib.model import Cib
+                from tandem.cib.unpack import unpack_status
+
+                assert self.cib is not None
+                now_dt = datetime.fromtimestamp(self.now, UTC)
+                self._forget_stopped_orphans(unpack_status(Cib.from_element(self.cib), now_dt))
         else:
             self._go("drained")
             self._log(

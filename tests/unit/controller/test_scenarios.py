@@ -369,3 +369,16 @@ def test_daemon_restart_with_services_still_running_ends_with_one_copy():
                "unexpected result" in line for line in sim.log)
     assert len(sim.running_on("A")) == 1
     assert sim.active_on("A") == sim.running_on("A")
+
+
+def test_deleted_resource_is_stopped_with_its_start_parameters_then_forgotten():
+    sim = started(dummy("A") + dummy("B"), loc("A", "pcmk-1", "50") + loc("B", "pcmk-1", "50"))
+    sim.change([{"op": "delete", "xpath": "//rsc_location[@id='location-A-pcmk-1-50']"},
+                {"op": "delete", "xpath": "//primitive[@id='A']"}])
+    assert sim.running_on("A") == [] and sim.running_on("B") == ["pcmk-1"]
+    stop = [c for c in sim.nodes["pcmk-1"].runner.calls if c.rsc_id == "A" and c.action == "stop"]
+    assert dict(stop[-1].params) == {"state": "/run/A.state"}  # the orphan had no config left
+    assert sim.record("pcmk-1", "A", "A_last_0") is None  # history forgotten
+    assert sim.record("pcmk-2", "A", "A_last_0") is None
+    assert sim.record("pcmk-1", "B", "B_last_0") is not None
+    assert sim.nodes["pcmk-1"].executor.core.recurring_keys("A") == []
