@@ -222,6 +222,15 @@ class ControllerSim:
 
     # ------------------------------------------------------------------ the stream
 
+    def set_quorum(self, quorate: bool) -> None:
+        """votequorum's verdict changed (the daemon writes it as ``have-quorum``)."""
+        self.cib = etree.fromstring(etree.tostring(self.cib))
+        self.cib.set("have-quorum", "1" if quorate else "0")
+        a, e, u = cibops.version_of(self.cib)
+        cibops.set_version(self.cib, (a, e, u + 1))
+        self._publish()
+        self.settle()
+
     def pause(self, name: str) -> None:
         self.nodes[name].paused = True
 

@@ -382,3 +382,18 @@ def test_deleted_resource_is_stopped_with_its_start_parameters_then_forgotten():
     assert sim.record("pcmk-2", "A", "A_last_0") is None
     assert sim.record("pcmk-1", "B", "B_last_0") is not None
     assert sim.nodes["pcmk-1"].executor.core.recurring_keys("A") == []
+
+
+def test_losing_quorum_stops_resources_and_regaining_it_starts_them():
+    sim = started(dummy("A"), nodes=["pcmk-1", "pcmk-2", "pcmk-3"])
+    assert sim.running_on("A") == ["pcmk-1"]
+    sim.set_quorum(False)  # no-quorum-policy=stop (the default)
+    assert sim.running_on("A") == []
+    sim.set_quorum(True)
+    assert len(sim.running_on("A")) == 1
+
+
+def test_no_quorum_policy_ignore_keeps_running():
+    sim = started(dummy("A"), props={"no-quorum-policy": "ignore"})
+    sim.set_quorum(False)
+    assert sim.running_on("A") == ["pcmk-1"]
