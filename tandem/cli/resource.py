@@ -43,7 +43,9 @@ def print_reports(reports: Sequence[Report], forced: bool) -> None:
 class Flags:
     """Flags pcs accepts anywhere on the line (``--force``, ``--full``, ``-f FILE``...)."""
 
-    def __init__(self, args: Sequence[str], known: Sequence[str]) -> None:
+    def __init__(
+        self, args: Sequence[str], known: Sequence[str], with_value: Sequence[str] = ()
+    ) -> None:
         self.args: list[str] = []
         self.set: set[str] = set()
         self.values: dict[str, str] = {}
@@ -53,6 +55,13 @@ class Flags:
             a = items[i]
             if a == "-f" and i + 1 < len(items):
                 context.get().cib_file = items[i + 1]
+                i += 2
+                continue
+            if a in with_value:
+                if i + 1 >= len(items):
+                    raise UsageError(f"option '{a}' needs a value")
+                self.set.add(a)
+                self.values[a] = items[i + 1]
                 i += 2
                 continue
             if a == "--force":
@@ -174,51 +183,79 @@ def _kv(pairs: Sequence[tuple[str, str]]) -> str:
     return " ".join(f"{k}={v}" for k, v in pairs)
 
 
-def listing_full(views: Sequence[Any]) -> list[str]:
-    """The walkthrough's ``resource --full`` layout (pcs 0.9)."""
-    lines: list[str] = []
-    for v in views:
-        lines.append(
-            f" Resource: {v.id} (class={v.standard}"
-            + (f" provider={v.provider}" if v.provider else "")
-            + f" type={v.type})"
-        )
-        attrs = [p for _sid, pairs in v.instance_attributes for p in pairs]
-        if attrs:
-            lines.append(f"  Attributes: {_kv(attrs)}")
-        meta = [p for _sid, pairs in v.meta_attributes for p in pairs]
-        if meta:
-            lines.append(f"  Meta Attrs: {_kv(meta)}")
-        if v.operations:
-            pad = "  Operations: "
-            for i, (oid, name, attrs) in enumerate(v.operations):
-                text = f"{name} {_kv(attrs)} ({oid})" if attrs else f"{name} ({oid})"
-                lines.append((pad if i == 0 else " " * len(pad)) + text)
+def _full_primitive(v: Any, indent: str) -> list[str]:
+    lines = [
+        f"{indent}Resource: {v.id} (class={v.standard}"
+        + (f" provider={v.provider}" if v.provider else "")
+        + f" type={v.type})"
+    ]
+    attrs = [p for _sid, pairs in v.instance_attributes for p in pairs]
+    if attrs:
+        lines.append(f"{indent} Attributes: {_kv(attrs)}")
+    meta = [p for _sid, pairs in v.meta_attributes for p in pairs]
+    if meta:
+        lines.append(f"{indent} Meta Attrs: {_kv(meta)}")
+    if v.operations:
+        pad = f"{indent} Operations: "
+        for i, (oid, name, op_attrs) in enumerate(v.operations):
+            text = f"{name} {_kv(op_attrs)} ({oid})" if op_attrs else f"{name} ({oid})"
+            lines.append((pad if i == 0 else " " * len(pad)) + text)
     return lines
 
 
-def listing_config(views: Sequence[Any]) -> list[str]:
+def listing_full(items: Sequence[Any]) -> list[str]:
+    """The walkthrough's ``resource --full`` layout (pcs 0.9); group members one deeper."""
+    lines: list[str] = []
+    for v in items:
+        if hasattr(v, "members"):
+            lines.append(f" Group: {v.id}")
+            meta = [p for _sid, pairs in v.meta_attributes for p in pairs]
+            if meta:
+                lines.append(f"  Meta Attrs: {_kv(meta)}")
+            for m in v.members:
+                lines += _full_primitive(m, "  ")
+        else:
+            lines += _full_primitive(v, " ")
+    return lines
+
+
+def _config_primitive(v: Any, indent: str) -> list[str]:
+    lines = [
+        f"{indent}Resource: {v.id} (class={v.standard}"
+        + (f" provider={v.provider}" if v.provider else "")
+        + f" type={v.type})"
+    ]
+    for label, sets in (("Attributes", v.instance_attributes), ("Meta Attributes", v.meta_attributes)):
+        for sid, pairs in sets:
+            if not pairs:
+                continue
+            lines.append(f"{indent}  {label}: {sid}")
+            lines += [f"{indent}    {k}={val}" for k, val in sorted(pairs)]
+    if v.operations:
+        lines.append(f"{indent}  Operations:")
+        for oid, name, attrs in v.operations:
+            lines.append(f"{indent}    {name}: {oid}")
+            # interval first, the rest by name (pcs 0.11)
+            first = attrs[:1] if attrs[:1] and attrs[0][0] == "interval" else []
+            ordered = first + sorted(attrs[len(first):])
+            lines += [f"{indent}      {k}={val}" for k, val in ordered]
+    return lines
+
+
+def listing_config(items: Sequence[Any]) -> list[str]:
     """pcs 0.11's ``resource config`` text."""
     lines: list[str] = []
-    for v in views:
-        lines.append(
-            f"Resource: {v.id} (class={v.standard}"
-            + (f" provider={v.provider}" if v.provider else "")
-            + f" type={v.type})"
-        )
-        for label, sets in (("Attributes", v.instance_attributes), ("Meta Attributes", v.meta_attributes)):
-            for sid, pairs in sets:
-                if not pairs:
-                    continue
-                lines.append(f"  {label}: {sid}")
-                lines += [f"    {k}={val}" for k, val in sorted(pairs)]
-        if v.operations:
-            lines.append("  Operations:")
-            for oid, name, attrs in v.operations:
-                lines.append(f"    {name}: {oid}")
-                # interval first, the rest by name (pcs 0.11)
-                ordered = attrs[:1] + sorted(attrs[1:]) if attrs[:1] and attrs[0][0] == "interval" else sorted(attrs)
-                lines += [f"      {k}={val}" for k, val in ordered]
+    for v in items:
+        if hasattr(v, "members"):
+            lines.append(f"Group: {v.id}")
+            for sid, pairs in v.meta_attributes:
+                if pairs:
+                    lines.append(f"  Meta Attributes: {sid}")
+                    lines += [f"    {k}={val}" for k, val in sorted(pairs)]
+            for m in v.members:
+                lines += _config_primitive(m, "  ")
+        else:
+            lines += _config_primitive(v, "")
     return lines
 
 
@@ -233,7 +270,7 @@ def resource(ctx: click.Context, full: bool) -> None:
     if ctx.invoked_subcommand is None:
         from tandem.lib.commands import resource as lib
 
-        views = run(lambda env: lib.config(env))
+        views = run(lambda env: lib.config_items(env))
         for line in listing_full(views):
             click.echo(line)
 
@@ -244,7 +281,11 @@ def create_cmd(args: tuple[str, ...]) -> None:
     """create ID [STANDARD:[PROVIDER:]]TYPE [NAME=VALUE...] [op ACTION NAME=VALUE...] [meta NAME=VALUE...] [--disabled]"""
     from tandem.lib.commands import resource as lib
 
-    flags = Flags(args, ["--disabled", "--no-default-ops", "--agent-validation", "--wait"])
+    flags = Flags(
+        args,
+        ["--disabled", "--no-default-ops", "--agent-validation", "--wait"],
+        ["--group", "--before", "--after"],
+    )
     if len(flags.args) < 2:
         fail("Usage: tandem resource create ID [STANDARD:[PROVIDER:]]TYPE [NAME=VALUE...] "
              "[op ACTION NAME=VALUE...] [meta NAME=VALUE...] [--disabled]")
@@ -254,8 +295,44 @@ def create_cmd(args: tuple[str, ...]) -> None:
         lambda env: lib.create(
             env, rsc_id, agent, params, ops, meta,
             disabled="--disabled" in flags, no_default_ops="--no-default-ops" in flags,
+            group=flags.values.get("--group"), before=flags.values.get("--before"),
+            after=flags.values.get("--after"),
         )
     )
+
+
+@resource.command("group", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def group_cmd(args: tuple[str, ...]) -> None:
+    """group add G RSC... [--before RSC | --after RSC] | group remove|delete G [RSC...]"""
+    from tandem.lib.commands import resource_group as lib
+
+    flags = Flags(args, ["--wait"], ["--before", "--after"])
+    rest = flags.args
+    if len(rest) >= 3 and rest[0] == "add":
+        run(
+            lambda env: lib.group_add(
+                env, rest[1], rest[2:], before=flags.values.get("--before"),
+                after=flags.values.get("--after"),
+            )
+        )
+    elif len(rest) >= 2 and rest[0] in ("remove", "delete"):
+        run(lambda env: lib.group_remove(env, rest[1], rest[2:]))
+    else:
+        fail("Usage: tandem resource group add GROUP RESOURCE... [--before RESOURCE | "
+             "--after RESOURCE] | group remove GROUP [RESOURCE...]")
+
+
+@resource.command("ungroup", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def ungroup_cmd(args: tuple[str, ...]) -> None:
+    """ungroup GROUP [RESOURCE...]: take resources out of the group (all by default)."""
+    from tandem.lib.commands import resource_group as lib
+
+    flags = Flags(args, ["--wait"])
+    if not flags.args:
+        fail("Usage: tandem resource ungroup GROUP [RESOURCE...]")
+    run(lambda env: lib.group_remove(env, flags.args[0], flags.args[1:]))
 
 
 @resource.command("update", context_settings=ARGS)
@@ -382,7 +459,7 @@ def config_cmd(args: tuple[str, ...]) -> None:
     from tandem.lib.commands import resource as lib
 
     flags = Flags(args, ["--full", "--output-format"])
-    views = run(lambda env: lib.config(env, flags.args))
+    views = run(lambda env: lib.config_items(env, flags.args))
     lines = listing_full(views) if "--full" in flags else listing_config(views)
     for line in lines:
         click.echo(line)
@@ -395,7 +472,7 @@ def show_cmd(args: tuple[str, ...]) -> None:
     from tandem.lib.commands import resource as lib
 
     flags = Flags(args, ["--full"])
-    for line in listing_full(run(lambda env: lib.config(env, flags.args))):
+    for line in listing_full(run(lambda env: lib.config_items(env, flags.args))):
         click.echo(line)
 
 

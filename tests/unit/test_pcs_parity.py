@@ -78,6 +78,11 @@ def configuration(path: Path) -> tuple:
     return canonical(root.find("configuration"))
 
 
+def group_members(path: Path) -> dict[str, list[str]]:
+    root = etree.parse(str(path)).getroot()
+    return {g.get("id"): [p.get("id") for p in g.iterfind("primitive")] for g in root.iter("group")}
+
+
 def lifetime_ends(path: Path) -> dict[str, datetime.datetime]:
     root = etree.parse(str(path)).getroot()
     return {
@@ -160,6 +165,19 @@ SEQUENCE: list[list[str]] = [
     ["resource", "disable", "WebSite"],
     ["resource", "delete", "WebSite"],
     ["resource", "delete", "web-lsb"],
+    # groups (member order is checked separately: it is meaningful)
+    ["resource", "create", "GA", "ocf:heartbeat:Dummy", "--group", "G"],
+    ["resource", "create", "GB", "ocf:heartbeat:Dummy", "--group", "G"],
+    ["resource", "create", "GC", "ocf:heartbeat:Dummy", "--group", "G", "--before", "GB"],
+    ["resource", "create", "GD", "ocf:heartbeat:Dummy"],
+    ["resource", "group", "add", "G", "GD", "--after", "GA"],
+    ["resource", "create", "HE", "ocf:heartbeat:Dummy", "--group", "H"],
+    ["resource", "group", "add", "G", "HE"],
+    ["constraint", "location", "G", "prefers", "pcmk-1=10"],
+    ["resource", "disable", "G"],
+    ["resource", "group", "remove", "G", "GC"],
+    ["resource", "ungroup", "G", "HE"],
+    ["resource", "delete", "G"],
 ]
 
 # Commands both must refuse, on the CIB left after the walkthrough's first steps.
@@ -216,7 +234,7 @@ LISTINGS: list[list[str]] = [
     ["resource", "op", "defaults"],
 ]
 #: Steps after which the listings are compared (on the CIB pcs built).
-LISTING_CHECKPOINTS = (12, 42)
+LISTING_CHECKPOINTS = (12, 42, 56)
 
 
 def test_sequence_matches_pcs(base: Path, tmp_path: Path) -> None:
@@ -231,6 +249,7 @@ def test_sequence_matches_pcs(base: Path, tmp_path: Path) -> None:
             assert p.returncode == 0, f"pcs refused {argv}: {p.stderr}"
             assert t.returncode == 0, f"tandem refused {argv}: {t.stderr}"
             assert configuration(b) == configuration(a), f"configuration differs after {argv}"
+            assert group_members(b) == group_members(a), f"group order differs after {argv}"
             ends_a, ends_b = lifetime_ends(a), lifetime_ends(b)
             assert ends_a.keys() == ends_b.keys()
             for key, end in ends_a.items():

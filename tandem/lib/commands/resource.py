@@ -324,12 +324,28 @@ def create(
     *,
     disabled: bool = False,
     no_default_ops: bool = False,
+    group: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
 ) -> etree._Element:
-    """``resource create``: validate everything against the agent, then add the primitive."""
+    """``resource create``: validate everything against the agent, then add the primitive.
+
+    With ``group`` the primitive goes into that group (created when missing),
+    at the end or ``before``/``after`` a member.
+    """
+    from tandem.lib.commands import resource_group
+
     rp = env.report_processor
     instance_attributes = dict(instance_attributes or {})
     meta_attributes = dict(meta_attributes or {})
     cib = env.get_cib()
+    if group is not None:
+        rp.report_list(resource_group.validate_position(cib, group, before, after))
+        if group == rsc_id:
+            rp.report(error("ID_ALREADY_EXISTS", f"'{group}' already exists", id=group))
+    elif before or after:
+        rp.report(error("PREREQUISITE_OPTION_IS_MISSING",
+                        "'--before' and '--after' need '--group'"))
 
     id_report = cib_tools.validate_id(rsc_id, "resource name")
     if id_report:
@@ -360,6 +376,8 @@ def create(
         meta_attributes["target-role"] = "Stopped"
     resources = cib_tools.section(cib, "resources")
     resources.append(primitive)
+    if group is not None:
+        resource_group.place(cib, group, [primitive], before, after)
     if instance_attributes:
         cib_tools.append_nvset(
             cib, primitive, "instance_attributes", f"{rsc_id}-instance_attributes",
@@ -586,6 +604,14 @@ def delete(
         el = cib_tools.find_resource(cib, rsc_id)
         if el is None:
             return
+    # A clone or group left empty goes too (with the constraints naming it).
+    while True:
+        parent = el.getparent()
+        if parent is None or parent.tag not in ("clone", "master", "group", "bundle"):
+            break
+        if len([c for c in parent if c.tag in cib_tools.RESOURCE_TAGS]) != 1:
+            break
+        el = parent
     inner = {e.get("id", "") for e in el.iter(*cib_tools.RESOURCE_TAGS)}
     for c in sorted(references_to(cib, inner), key=lambda c: c.get("id", "")):
         refs = [r for r in c.iter("resource_ref") if r.get("id") in inner]
@@ -601,14 +627,7 @@ def delete(
             info("CONSTRAINT_REMOVED", f"Removing Constraint - {c.get('id')}", id=c.get("id"))
         )
         c.getparent().remove(c)
-    parent = el.getparent()
-    # A clone or group left empty goes too.
-    if parent is not None and parent.tag in ("clone", "master", "group") and len(
-        [c for c in parent if c.tag in ("primitive", "group")]
-    ) == 1:
-        el = parent
-        parent = el.getparent()
-    parent.remove(el)
+    el.getparent().remove(el)
     rp.report(info("RESOURCE_DELETED", f"Deleting Resource - {rsc_id}", id=rsc_id))
     env.push_cib()
 
@@ -723,3 +742,45 @@ def config(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveVi
         assert el is not None
         views += [primitive_view(p) for p in el.iter("primitive")]
     return views
+
+
+@dataclass
+class GroupView:
+    """A group in ``resource config``: its meta attributes and members, in order."""
+
+    id: str
+    meta_attributes: list[tuple[str, list[tuple[str, str]]]]
+    members: list[PrimitiveView]
+
+
+def config_items(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveView | GroupView]:
+    """Top-level primitives and groups (the named ones only when ``ids`` is given)."""
+    cib = env.get_cib()
+    rp = env.report_processor
+    for rid in ids:
+        if cib_tools.find_resource(cib, rid) is None:
+            rp.report(error("ID_NOT_FOUND", f"Unable to find resource: '{rid}'", id=rid))
+    rp.raise_if_errors()
+    res = cib.find("configuration/resources")
+    if res is None:
+        return []
+    elements = [cib_tools.find_resource(cib, rid) for rid in ids] if ids else list(res)
+    items: list[PrimitiveView | GroupView] = []
+    for el in elements:
+        if el is None or not isinstance(el.tag, str):
+            continue
+        if el.tag == "primitive":
+            items.append(primitive_view(el))
+        elif el.tag == "group":
+            items.append(
+                GroupView(
+                    id=el.get("id", ""),
+                    meta_attributes=[
+                        (m.get("id", ""), _pairs(m)) for m in el.iterfind("meta_attributes")
+                    ],
+                    members=[primitive_view(p) for p in el.iterfind("primitive")],
+                )
+            )
+        else:  # clones and bundles: their primitives, flat
+            items += [primitive_view(p) for p in el.iter("primitive")]
+    return items
