@@ -397,3 +397,15 @@ def test_no_quorum_policy_ignore_keeps_running():
     sim = started(dummy("A"), props={"no-quorum-policy": "ignore"})
     sim.set_quorum(False)
     assert sim.running_on("A") == ["pcmk-1"]
+
+
+def test_group_members_start_in_order_and_move_together():
+    group = f'<group id="G">{dummy("A")}{dummy("B")}</group>'
+    sim = started(group, loc("G", "pcmk-1", "50"))
+    assert sim.running_on("A") == ["pcmk-1"] and sim.running_on("B") == ["pcmk-1"]
+    assert sim.executed.index(("pcmk-1", "A_start_0")) < sim.executed.index(("pcmk-1", "B_start_0"))
+    n = len(sim.executed)
+    sim.crash("pcmk-1")
+    after = sim.executed[n:]
+    assert sim.running_on("A") == ["pcmk-2"] and sim.running_on("B") == ["pcmk-2"]
+    assert after.index(("pcmk-2", "A_start_0")) < after.index(("pcmk-2", "B_start_0"))
