@@ -43,6 +43,11 @@ Node loss with ``stonith-enabled=false``: the daemon marks the node offline
 in the status; the scheduler then treats its resources as stopped and places
 them elsewhere.  With fencing enabled and no fencing device the scheduler
 leaves everything unmanaged, so nothing starts.
+
+Housekeeping the scheduler's graph does not carry, done by the DC at each
+plan: cancel recurring monitors the configuration no longer has, clear
+failures whose ``failure-timeout`` expired, and forget the history of deleted
+resources once they are stopped everywhere.
 """
 
 from __future__ import annotations
@@ -229,7 +234,6 @@ class Controller:
         self.last_summary: list[str] = []
         self.released: set[str] = set()
         self.recheck_at: float | None = None
-        self._computed_version: tuple[int, int, int] | None = None
         self._dirty = False
         self._dirty_reason = ""
         self._wipes: dict[tuple[str, str], float] = {}
@@ -272,7 +276,6 @@ class Controller:
             if self.phase is Phase.NOT_DC:
                 self._go("became-dc")
                 self._dirty, self._dirty_reason = True, "became the DC"
-                self._computed_version = None
         elif isinstance(event, LostDC):
             if self.phase is not Phase.NOT_DC:
                 if self.transition is not None:
@@ -517,7 +520,6 @@ class Controller:
             self._go("not-ready")
             self._log(f"cannot plan: the scheduler failed ({type(exc).__name__}: {exc})", "error")
             return
-        self._computed_version = self.snap.version
         self._cancel_stale_monitors()
         self._clear_expired_failures(result)
         recheck = _epoch(result.recheck_at) if result.recheck_at is not None else None
