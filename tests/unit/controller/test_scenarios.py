@@ -409,3 +409,19 @@ def test_group_members_start_in_order_and_move_together():
     after = sim.executed[n:]
     assert sim.running_on("A") == ["pcmk-2"] and sim.running_on("B") == ["pcmk-2"]
     assert after.index(("pcmk-2", "A_start_0")) < after.index(("pcmk-2", "B_start_0"))
+
+
+def test_node_joining_mid_transition_aborts_it_and_gets_probed():
+    sim = ControllerSim(make_cib(dummy("A")), ["pcmk-1", "pcmk-2", "pcmk-3"])
+    sim.start("pcmk-1", "pcmk-2")
+    sim.pause("pcmk-2")
+    sim.change(add_constraint(loc("A", "pcmk-2", "50")))  # A moves: the start waits on pcmk-2
+    assert sim.held("pcmk-2") == ["A_start_0"]
+    n = len(sim.executed)
+    sim.start("pcmk-3")
+    assert "aborting: pcmk-3 joined" in " ".join(sim.log)
+    assert sim.controller.phase is Phase.ABORTING
+    sim.resume("pcmk-2")
+    assert ("pcmk-3", "A_monitor_0") in sim.executed[n:]
+    assert sim.running_on("A") == ["pcmk-2"]
+    assert sim.controller.phase is Phase.IDLE
