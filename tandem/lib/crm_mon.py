@@ -53,9 +53,9 @@ def _node_lines(state: ClusterState) -> list[str]:
             online.append(name)
     out = [f"    * {s}" for s in special]
     if online:
-        out.append(f"    * Online: [ {' '.join(online)} ]")
+        out.append(f"    * Online: [ {' '.join(sorted(online))} ]")
     if offline:
-        out.append(f"    * OFFLINE: [ {' '.join(offline)} ]")
+        out.append(f"    * OFFLINE: [ {' '.join(sorted(offline))} ]")
     return out
 
 

@@ -137,26 +137,37 @@ class Graph:
     def required(self) -> list[Action]:
         return [a for a in self.actions if not a.optional and a.runnable]
 
-    def execution_order(self) -> list[Action]:
-        """A topological order of the actions that will run (as crm_simulate executes them)."""
+    def execution_order(self, rsc_order: list[str] | None = None) -> list[Action]:
+        """The order in which crm_simulate runs the graph.
+
+        Synapses are listed per resource (status order), each resource's actions
+        newest first, then actions on no resource (fencing, shutdown).  The graph
+        is walked in passes; in each pass every synapse whose inputs are done
+        fires, and completes at once (so a later synapse in the same pass may
+        follow it).
+        """
         todo = [a for a in self.actions if not a.optional and a.runnable]
         live = set(id(a) for a in todo)
-        indeg = {id(a): 0 for a in todo}
-        for a in todo:
-            for f, _fl in a.inputs:
-                if id(f) in live:
-                    indeg[id(a)] += 1
+        rank = {rid: i for i, rid in enumerate(rsc_order or [])}
+        big = len(rank) + 1
+
+        def key(a: Action) -> tuple[int, int]:
+            if a.rsc is None:
+                return (big + 1, a.id)
+            return (rank.get(a.rsc, big), -a.id)
+
+        synapses = sorted(todo, key=key)
+        done: set[int] = set()
         out: list[Action] = []
-        ready = [a for a in todo if indeg[id(a)] == 0]
-        while ready:
-            nxt: list[Action] = []
-            for a in ready:
-                out.append(a)
-                for t, _fl in a.outputs:
-                    if id(t) in live:
-                        indeg[id(t)] -= 1
-                        if indeg[id(t)] == 0:
-                            nxt.append(t)
-            nxt.sort(key=lambda x: x.id)
-            ready = nxt
+        while len(out) < len(synapses):
+            fired = False
+            for a in synapses:
+                if id(a) in done:
+                    continue
+                if all(id(f) in done or id(f) not in live for f, _fl in a.inputs):
+                    done.add(id(a))
+                    out.append(a)
+                    fired = True
+            if not fired:  # a cycle: give up on the rest (never expected)
+                break
         return out

@@ -54,7 +54,12 @@ class ScheduleResult:
     def executed(self) -> list[str]:
         """The 'Executing Cluster Transition' lines, in execution order."""
         out = []
-        for a in self.graph.execution_order():
+        order: list[str] = []
+        for r in self.rscs:
+            if r.group is not None and r.group.id not in order:
+                order.append(r.group.id)
+            order.append(r.id)
+        for a in self.graph.execution_order(order):
             if a.task == "stonith":
                 out.append(f"Fencing {a.node} ({a.meta.get('action', 'reboot')})")
                 continue
