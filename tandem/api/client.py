@@ -106,8 +106,11 @@ class HttpsTransport:
 
     MAX_ANSWER = 1 << 20
 
-    def __init__(self) -> None:
+    def __init__(self, connect_timeout: float | None = None) -> None:
         self._ssl = client_context()
+        #: A live daemon's kernel answers the TCP handshake in milliseconds even when
+        #: the daemon is busy; no answer within this time means the node is down.
+        self.connect_timeout = connect_timeout
 
     async def request(
         self,
@@ -125,15 +128,32 @@ class HttpsTransport:
 
     async def fingerprint(self, addr: str, port: int, timeout: float) -> str | None:
         async def get() -> str:
-            _reader, writer = await asyncio.open_connection(
-                addr, port, ssl=self._ssl, server_hostname=addr
-            )
+            _reader, writer = await self._connect(addr, port)
             try:
                 return self._peer(writer)
             finally:
                 writer.close()
 
         return await self._guard(get(), timeout)
+
+    async def _connect(
+        self, addr: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """TCP first (bounded by connect_timeout), then the TLS handshake."""
+        connect = asyncio.open_connection(addr, port)
+        if self.connect_timeout is not None:
+            try:
+                reader, writer = await asyncio.wait_for(connect, self.connect_timeout)
+            except TimeoutError:
+                raise PeerUnreachable("no answer to the connection request") from None
+        else:
+            reader, writer = await connect
+        try:
+            await writer.start_tls(self._ssl, server_hostname=addr)
+        except BaseException:
+            writer.close()
+            raise
+        return reader, writer
 
     @staticmethod
     def _peer(writer: asyncio.StreamWriter) -> str:
@@ -177,9 +197,7 @@ class HttpsTransport:
             head.append("Content-Type: application/json")
         if token:
             head.append(f"Authorization: Bearer {token}")
-        reader, writer = await asyncio.open_connection(
-            addr, port, ssl=self._ssl, server_hostname=addr
-        )
+        reader, writer = await self._connect(addr, port)
         try:
             if pin is not None and self._peer(writer) != pin:
                 raise CertificateMismatch("its certificate changed since 'tandem host auth'")
@@ -330,7 +348,7 @@ async def apcsd_status(
     """Each node's daemon: Online, Offline or Unauthorized, within ``total_timeout`` overall."""
     known = _load_known(known_hosts)
     own = transport is None
-    transport = transport or HttpsTransport()
+    transport = transport or HttpsTransport(connect_timeout=min(1.0, total_timeout / 2))
     loop = asyncio.get_running_loop()
     # keep a little of the budget for cancelling stragglers and closing connections
     deadline = loop.time() + total_timeout - min(CLEANUP_MARGIN, total_timeout / 10)
@@ -379,7 +397,7 @@ def pcsd_status(
     """
     t0 = time.monotonic()
     nodes = list(nodes)
-    transport = transport or HttpsTransport()
+    transport = transport or HttpsTransport(connect_timeout=min(1.0, total_timeout / 2))
     known = _load_known(known_hosts)
 
     async def bounded() -> dict[str, str]:

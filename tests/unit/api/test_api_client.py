@@ -238,3 +238,33 @@ def test_known_hosts_without_pin_still_work() -> None:
     transport = FakeTransport({"addr-a": (200, {"success": True})}, certs={"addr-a": "x"})
     assert client.pcsd_status(["a"], 2.0, known("a"), transport) == {"a": "Online"}
     assert transport.pins == [None]
+
+
+def test_https_transport_gives_up_on_a_silent_node_at_the_connect_timeout(
+    vloop: VirtualTimeLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def never(*_a: object, **_k: object) -> None:
+        await asyncio.sleep(3600)  # the SYN is never answered
+
+    monkeypatch.setattr(client.asyncio, "open_connection", never)
+    t = client.HttpsTransport(connect_timeout=1.0)
+    start = vloop.time()
+    with pytest.raises(PeerUnreachable, match="no answer to the connection request"):
+        vloop.run_until_complete(
+            t.request("GET", "10.0.0.1", 2224, "/", token=None, body=None, timeout=2.0)
+        )
+    assert vloop.time() - start == pytest.approx(1.0, abs=0.01)
+
+
+def test_pcsd_status_uses_a_connect_timeout_of_half_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[float | None] = []
+
+    class Recording(client.HttpsTransport):
+        def __init__(self, connect_timeout: float | None = None) -> None:
+            made.append(connect_timeout)
+            super().__init__(connect_timeout)
+
+    monkeypatch.setattr(client, "HttpsTransport", Recording)
+    client.pcsd_status([], 1.0, KnownHosts())
+    client.pcsd_status([], 2.0, KnownHosts())
+    assert made == [0.5, 1.0]
