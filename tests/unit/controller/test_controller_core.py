@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
-from conftest import dummy, make_cib
+from ctl_helpers import dummy, make_cib
 from lxml import etree
 
 from tandem.daemon import cibops

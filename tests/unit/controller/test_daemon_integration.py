@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import dummy, make_cib
+from ctl_helpers import dummy, make_cib
 
 from tandem.corosync.fake import InMemoryCorosync
 from tandem.daemon.controller.service import ControllerService, attach

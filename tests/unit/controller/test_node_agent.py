@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import dummy, make_cib
+from ctl_helpers import dummy, make_cib
 from lxml import etree
 
 from tandem.agents.ocf import AgentSpec, ExecStatus

@@ -6,7 +6,7 @@ the CIB status and the DC's decisions must be afterwards.
 
 from __future__ import annotations
 
-from conftest import dummy, make_cib
+from ctl_helpers import dummy, make_cib
 
 from tandem.agents.ocf import ExecStatus
 from tandem.agents.runner import AgentResult

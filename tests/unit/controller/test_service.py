@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import dummy, make_cib
+from ctl_helpers import dummy, make_cib
 from lxml import etree
 
 from tandem.daemon import cibops

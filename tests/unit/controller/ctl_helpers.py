@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 
 def dummy(rid: str, *, monitor: str = "10s", op_extra: str = "", meta: str = "",
           start_extra: str = "") -> str:
@@ -53,6 +51,3 @@ def make_cib(resources: str, constraints: str = "", *, stonith: bool = False,
     )
 
 
-@pytest.fixture
-def two_nodes() -> list[str]:
-    return ["pcmk-1", "pcmk-2"]
