@@ -89,9 +89,10 @@ def run_simulate(
     recorder = Recorder() if explain_rsc else None
     result = schedule(cib, now, recorder=recorder)
     order = _status_order(cib, now)
+    blocked = {r.id for r in result.rscs if r.blocked}
     if not quiet:
-        out.extend(render_header(cib, result.state))
-        out.extend(render_cluster_status(cib, result.state, order=order))
+        out.extend(render_header(cib, result.state, blocked))
+        out.extend(render_cluster_status(cib, result.state, order=order, blocked_ids=blocked))
         out.append("")
     if show_scores:
         if quiet:
@@ -126,7 +127,12 @@ def run_simulate(
             positions[r.id] = ("Stopped", [])
         out.extend(
             render_cluster_status(
-                cib, result.state, positions=positions, title="Revised Cluster Status:", order=order
+                cib,
+                result.state,
+                positions=positions,
+                title="Revised Cluster Status:",
+                order=order,
+                blocked_ids=blocked,
             )
         )
     for rsc in explain_rsc:

@@ -76,6 +76,7 @@ def _prim_line(
     positions: Positions | None,
     ctx: RuleContext,
     indent: str,
+    blocked_ids: set[str] | None = None,
 ) -> str:
     meta = _meta(cib, prim, ctx)
     if positions is not None and prim.id in positions:
@@ -89,7 +90,10 @@ def _prim_line(
     if (norm_role(meta.get("target-role")) or "") == ROLE_STOPPED:
         flags.append("disabled")
     managed = is_true(meta.get("is-managed"), True) and not state.options.maintenance_mode
-    if not managed or is_true(meta.get("maintenance")):
+    blocked = blocked_ids is not None and prim.id in blocked_ids
+    if blocked:
+        flags.append("blocked")
+    elif not managed or is_true(meta.get("maintenance")):
         flags.append("unmanaged")
     nodes = list(nodes)
     status = "FAILED" if failed else role
@@ -107,9 +111,9 @@ def _prim_line(
     return text
 
 
-def _resource_lines(cib: Cib, state: ClusterState, rsc: Resource, positions: Positions | None, ctx: RuleContext) -> list[str]:
+def _resource_lines(cib: Cib, state: ClusterState, rsc: Resource, positions: Positions | None, ctx: RuleContext, blocked_ids: set[str] | None = None) -> list[str]:
     if isinstance(rsc, Primitive):
-        return [_prim_line(cib, state, rsc, positions, ctx, "    ")]
+        return [_prim_line(cib, state, rsc, positions, ctx, "    ", blocked_ids)]
     if isinstance(rsc, Group):
         meta = _meta(cib, rsc, ctx)
         head = f"    * Resource Group: {rsc.id}"
@@ -117,7 +121,7 @@ def _resource_lines(cib: Cib, state: ClusterState, rsc: Resource, positions: Pos
             head += " (disabled)"
         lines = [head + ":"]
         for m in rsc.members:
-            lines.append(_prim_line(cib, state, m, positions, ctx, "      "))
+            lines.append(_prim_line(cib, state, m, positions, ctx, "      ", blocked_ids))
         return lines
     if isinstance(rsc, Clone):
         child = rsc.child.id if rsc.child is not None else ""
@@ -149,14 +153,15 @@ def _counts(cib: Cib, ctx: RuleContext) -> tuple[int, int]:
     return total, disabled
 
 
-def render_header(cib: Cib, state: ClusterState) -> list[str]:
-    """The line crm_simulate prints before the status when some instances are disabled."""
+def render_header(cib: Cib, state: ClusterState, blocked_ids: set[str] | None = None) -> list[str]:
+    """The line crm_simulate prints before the status when instances are disabled or blocked."""
     ctx = RuleContext(now=state.now)
     total, disabled = _counts(cib, ctx)
-    if disabled:
+    blocked = len(blocked_ids or ())
+    if disabled or blocked:
         return [
-            f"{disabled} of {total} resource instances DISABLED and 0 BLOCKED from further "
-            "action due to failure",
+            f"{disabled} of {total} resource instances DISABLED and {blocked} BLOCKED from "
+            "further action due to failure",
             "",
         ]
     return []
@@ -168,6 +173,7 @@ def render_cluster_status(
     positions: Positions | None = None,
     title: str | None = "Current cluster status:",
     order: Sequence[str] | None = None,
+    blocked_ids: set[str] | None = None,
 ) -> list[str]:
     """Lines of the status (Node List and Full List of Resources)."""
     ctx = RuleContext(now=state.now)
@@ -185,5 +191,5 @@ def render_cluster_status(
     if not tops:
         lines.append("    * No resources")
     for r in tops:
-        lines.extend(_resource_lines(cib, state, r, positions, ctx))
+        lines.extend(_resource_lines(cib, state, r, positions, ctx, blocked_ids))
     return lines

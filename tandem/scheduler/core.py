@@ -408,6 +408,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     _order_constraints(cib, by_id, groups, per, graph)
     fenced = _fencing(state, graph, per, have_fencing, quorate, nqp, node_order)
     graph.propagate(active_on)
+    _settle_group_pseudo_actions(graph, groups)
 
     # shutdown: nodes asked to shut down get do_shutdown after their stops
     shutdown_nodes = [n for n in node_order if state.nodes[n].shutdown and state.nodes[n].online]
@@ -735,6 +736,31 @@ def _timeout_ms(op) -> int | None:  # noqa: ANN001
 
     t = op.get("timeout")
     return parse_interval_ms(t) if t else None
+
+
+def _settle_group_pseudo_actions(graph: A.Graph, groups: dict[str, list[Rsc]]) -> None:
+    """A group's start/running (stop/stopped) happen when a member starts (stops).
+
+    Done after propagation: the group's pseudo actions mark progress, they do
+    not force anything on members that are already where they should be.
+    """
+    ids = set(groups)
+    by_group: dict[str, dict[str, A.Action]] = {}
+    for a in graph.actions:
+        if a.pseudo and a.rsc in ids and a.node is None:
+            by_group.setdefault(a.rsc, {})[a.task] = a  # type: ignore[index]
+    for gid, ga in by_group.items():
+        members = {m.id for m in groups[gid]}
+        starts = [a for a in graph.actions if a.rsc in members and a.task == "start"]
+        stops = [a for a in graph.actions if a.rsc in members and a.task == "stop"]
+        if any(not a.optional and a.runnable for a in starts):
+            for t in ("start", "running"):
+                if t in ga and ga[t].runnable:
+                    ga[t].optional = False
+        if any(not a.optional and a.runnable for a in stops):
+            for t in ("stop", "stopped"):
+                if t in ga and ga[t].runnable:
+                    ga[t].optional = False
 
 
 def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], per: dict[str, dict[str, object]], graph: A.Graph) -> None:
