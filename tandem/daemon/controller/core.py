@@ -736,7 +736,7 @@ class Controller:
             return
         a.state = ActionState.IN_FLIGHT
         a.deadline = self.now + req.timeout_ms / 1000.0 + self._cluster_delay()
-        self._out.append(ExecuteOp(a.node or "", req))
+        self._out.append(ExecuteOp(a.node or "", req, self.members.get(a.node or "")))
 
     def _request(self, a: TAction) -> OpRequest:
         assert self.cib is not None and a.rsc is not None

@@ -74,6 +74,9 @@ class ExecuteOp:
 
     node: str
     request: OpRequest
+    #: the node's incarnation the request is meant for: a copy delivered late to a
+    #: restarted daemon (the daemon re-multicasts interrupted rounds) is dropped
+    incarnation: str | None = None
 
 
 @dataclass(frozen=True)

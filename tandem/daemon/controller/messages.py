@@ -9,8 +9,11 @@ message and ignores those addressed to another node.
 Messages (JSON objects; ``t`` starts with ``ctl-`` so the daemon can route
 them without knowing more):
 
-- ``{"t": "ctl-exec", "node": NAME, "req": REQUEST}``: run an operation;
+- ``{"t": "ctl-exec", "node": NAME, "req": REQUEST, "inc": INCARNATION}``: run
+  an operation (a node whose incarnation is not ``inc`` drops it);
 - ``{"t": "ctl-cancel", "node": NAME, "rsc": ID, "action": A, "interval": MS}``;
+- ``{"t": "ctl-hello", "node": NAME, "pid": PID, "token": TOKEN}``: this
+  daemon's incarnation (``PID-TOKEN``), sent at every view change;
 - ``{"t": "ctl-record", "node": NAME, "ops": [...]}``: a node that cannot
   change the CIB itself (its daemon is stopping) asks the DC to apply its
   result records.
@@ -61,8 +64,11 @@ def encode(msg: dict[str, Any]) -> bytes:
     return json.dumps(msg, separators=(",", ":")).encode()
 
 
-def exec_msg(node: str, req: OpRequest) -> bytes:
-    return encode({"t": "ctl-exec", "node": node, "req": request_to_dict(req)})
+def exec_msg(node: str, req: OpRequest, incarnation: str | None = None) -> bytes:
+    msg: dict[str, Any] = {"t": "ctl-exec", "node": node, "req": request_to_dict(req)}
+    if incarnation is not None:
+        msg["inc"] = incarnation
+    return encode(msg)
 
 
 def cancel_msg(node: str, rsc: str, action: str, interval_ms: int) -> bytes:

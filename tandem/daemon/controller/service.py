@@ -158,6 +158,9 @@ class ControllerService:
                 self.tokens[node] = hello
                 self._feed_membership()
         elif kind == "ctl-exec" and node == self.name:
+            if msg.get("inc") not in (None, self.incarnation):
+                log.info("dropped a request meant for an earlier incarnation of this node")
+                return True
             try:
                 req = msgs.request_from_dict(msg["req"])
             except (KeyError, TypeError, ValueError) as exc:
@@ -170,6 +173,11 @@ class ControllerService:
         elif kind == "ctl-record" and self.is_dc:
             self._submit(list(msg.get("ops") or []), f"results of {node} (its daemon is stopping)")
         return True
+
+    @property
+    def incarnation(self) -> str:
+        """This daemon's incarnation as the DC knows it (``PID-TOKEN``)."""
+        return f"{self.pid}-{self.token}"
 
     def resources_released(self, node: str) -> bool:
         """The daemon's shutdown question: has the DC emptied ``node``?"""
@@ -193,6 +201,7 @@ class ControllerService:
         for n, pid in self.online.items():
             hello = self.tokens.get(n)
             members[n] = f"{pid}-{hello[1]}" if hello is not None and hello[0] == pid else None
+        # (the same PID-TOKEN as :attr:`incarnation` on that node)
         self._step(MembershipChanged(members))
 
     def _step(self, event: Any) -> None:
@@ -270,7 +279,7 @@ class ControllerService:
                 if o.node == self.name:
                     self._agent_out(self._guard(self.agent.on_request, o.request))
                 else:
-                    self.send(msgs.exec_msg(o.node, o.request))
+                    self.send(msgs.exec_msg(o.node, o.request, o.incarnation))
             elif isinstance(o, CancelOp):
                 if o.node == self.name:
                     self._agent_out(self._guard(self.agent.on_cancel, o.rsc_id, o.action,

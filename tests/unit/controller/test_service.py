@@ -14,9 +14,11 @@ from typing import Any
 from ctl_helpers import dummy, make_cib
 from lxml import etree
 
+from tandem.agents.ocf import AgentSpec
 from tandem.daemon import cibops
 from tandem.daemon.controller import messages as msgs
 from tandem.daemon.controller.service import ControllerService
+from tandem.daemon.executor.core import OpRequest
 from tandem.daemon.executor.fakes import InlineExecutor
 from tandem.errors import CibError, Report
 
@@ -196,3 +198,20 @@ def test_a_restarted_daemon_is_wiped_once_with_its_new_token():
     probes = [m for m in fake.delivered
               if m["t"] == "ctl-exec" and m["node"] == "pcmk-2" and m["req"]["action"] == "monitor"]
     assert len(probes) == 2  # the first start-up probe, and the new daemon's probe
+
+
+def test_a_request_for_an_earlier_incarnation_is_dropped():
+    async def main() -> FakeDaemons:
+        fake = await _two_node_cluster(dummy("A"))
+        svc = fake.services["pcmk-2"]
+        assert svc.incarnation == "102-tok-pcmk-2"
+        req = OpRequest("A", AgentSpec("ocf", "Dummy", "pacemaker"), "start",
+                        transition_key="9:9:0:old-dc")
+        before = len(fake.executors["pcmk-2"].runner.calls)
+        svc.on_message(msgs.exec_msg("pcmk-2", req, "99-earlier"))
+        assert len(fake.executors["pcmk-2"].runner.calls) == before
+        svc.on_message(msgs.exec_msg("pcmk-2", req, svc.incarnation))
+        assert len(fake.executors["pcmk-2"].runner.calls) == before + 1
+        return fake
+
+    asyncio.run(main())
