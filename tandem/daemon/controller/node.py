@@ -16,8 +16,9 @@ Fail counts are written by the node together with the failed record (one
 atomic change), the way Pacemaker's attribute manager names them:
 ``fail-count-RSC#OP_INTERVAL`` (+1; INFINITY for a failed start when
 ``start-failure-is-fatal`` is true, and for a failed stop) and
-``last-failure-RSC#OP_INTERVAL`` (the failure's time).  Probes never count,
-nor do failures of an operation whose ``on-fail`` is ``ignore``.
+``last-failure-RSC#OP_INTERVAL`` (the failure's time).  Probes never count;
+a failure of an operation whose ``on-fail`` is ``ignore`` only gets its
+``last-failure`` time (as Pacemaker's controller does).
 """
 
 from __future__ import annotations
@@ -163,22 +164,24 @@ class NodeAgent:
                             deleted_record_ids(event))
         pending: dict[str, int] = {}
         why = f"{req.op_key} on {self.name}: rc={event.rc} status={event.status.name.lower()}"
-        if counts_as_failure(event) and op_on_fail(cib, req.rsc_id, req.action,
-                                                   req.interval_ms) != "ignore":
+        if counts_as_failure(event):
             fc_name = st.fail_count_name(req.rsc_id, req.action, req.interval_ms)
             lf_name = st.last_failure_name(req.rsc_id, req.action, req.interval_ms)
-            current = self._current_count(fc_name)
-            fatal = req.action == "stop" or (
-                req.action == "start"
-                and is_true(_crm_option(cib, "start-failure-is-fatal"), True)
-            )
-            value = st.increment(current, fatal)
-            pending[fc_name] = value
-            ops += st.attribute_ops(nid, self.name, {
-                fc_name: "INFINITY" if value >= st.INFINITY else str(value),
-                lf_name: str(event.last_rc_change),
-            })
-            why += f"; {fc_name}={'INFINITY' if value >= st.INFINITY else value}"
+            # The failure time is written even for on-fail=ignore (so it can be
+            # shown), the count only when the failure counts.
+            attrs: dict[str, str] = {}
+            if op_on_fail(cib, req.rsc_id, req.action, req.interval_ms) != "ignore":
+                current = self._current_count(fc_name)
+                fatal = req.action == "stop" or (
+                    req.action == "start"
+                    and is_true(_crm_option(cib, "start-failure-is-fatal"), True)
+                )
+                value = st.increment(current, fatal)
+                pending[fc_name] = value
+                attrs[fc_name] = "INFINITY" if value >= st.INFINITY else str(value)
+                why += f"; {fc_name}={attrs[fc_name]}"
+            attrs[lf_name] = str(event.last_rc_change)
+            ops += st.attribute_ops(nid, self.name, attrs)
         if not ops:
             return []
         ticket = next(self._tickets)

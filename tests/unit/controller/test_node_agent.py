@@ -79,7 +79,8 @@ def test_fail_counts_keep_counting_across_changes_not_yet_applied():
     attrs = st.transient_attributes(cib)["pcmk-1"]
     assert attrs["fail-count-A#monitor_10000"] == "2"
     assert attrs["last-failure-A#monitor_10000"] == "1010"
-    nv = cib.find("status/node_state/transient_attributes/instance_attributes/nvpair")
+    nv = cib.find("status/node_state/transient_attributes/instance_attributes/"
+                  "nvpair[@name='fail-count-A#monitor_10000']")
     assert nv.get("id") == "status-1-fail-count-A.monitor_10000"
     # after a cleanup the count starts again from the CIB (nothing pending any more)
     cib = _apply(cib, cleanup_ops("A"))
@@ -114,7 +115,9 @@ def test_start_failure_not_fatal_and_on_fail_ignore():
     rec, = _records(agent.on_event(_event("start", 1)))
     assert rec.pending == {"fail-count-A#start_0": 1}
     rec, = _records(agent.on_event(_event("monitor", 7, interval=10000)))
-    assert rec.pending == {}  # the monitor's on-fail is ignore
+    assert rec.pending == {}  # the monitor's on-fail is ignore: no count...
+    xml = "".join(str(o.get("xml", "")) for o in rec.ops)
+    assert "last-failure-A#monitor_10000" in xml and "fail-count-" not in xml  # ...only the time
 
 
 def test_stop_reuses_the_parameters_of_the_last_start():

@@ -266,6 +266,7 @@ def test_on_fail_ignore_neither_counts_nor_recovers():
     sim.nodes["pcmk-1"].runner.running.discard("A")
     sim.advance(10)
     assert sim.attr("pcmk-1", "fail-count-A#monitor_10000") is None
+    assert sim.attr("pcmk-1", "last-failure-A#monitor_10000") is not None
     assert sim.record("pcmk-1", "A", "A_monitor_10000").get("rc-code") == "7"
     assert [e for e in sim.executed[n:] if e[1] in ("A_stop_0", "A_start_0")] == []
 
