@@ -66,6 +66,7 @@ class Daemon:
         clock: Clock,
         socket_path: str,
         tick: float = 0.5,
+        plugins: list[Callable[[Daemon], Any]] | None = None,
     ) -> None:
         self.core = core
         self.transport = transport
@@ -77,6 +78,10 @@ class Daemon:
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._exit: asyncio.Future[LeaveAndExit] | None = None
         self.exit_reason = ""
+        # Layers living in this process (the controller), attached inside the loop
+        # before joining the group; each returns an object with close() (or None).
+        self.plugins = list(plugins or [])
+        self._attached: list[Any] = []
         # Hooks for the layers that live in the daemon process (the controller):
         # CIB changed, DC/online view changed, and every transport event (for
         # their own CPG groups).  Callbacks must not block.
@@ -194,6 +199,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal)
         self.feed(Tick(self.clock.monotonic(), self.clock.time()))
+        for plugin in self.plugins:
+            self._attached.append(plugin(self))
         self.transport.join(GROUP)
         tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._ticker())]
         try:
@@ -208,6 +215,9 @@ class Daemon:
                 if not fut.done():
                     fut.cancel()
             await asyncio.sleep(0)  # let the last replies be written
+            for obj in self._attached:
+                with contextlib.suppress(Exception):
+                    obj.close()
             self.transport.close()
         self.exit_reason = result.reason
         return result.code
@@ -277,7 +287,20 @@ async def build(args: argparse.Namespace) -> Daemon:
         corrupt_wait=args.corrupt_wait,
         shutdown_escalation=args.shutdown_escalation,
     )
-    return Daemon(core, transport, storage, clock, client.socket_path(), tick=args.tick)
+    plugins = [] if args.no_controller else [_controller_plugin]
+    return Daemon(
+        core, transport, storage, clock, client.socket_path(), tick=args.tick, plugins=plugins
+    )
+
+
+def _controller_plugin(daemon: Daemon) -> Any:
+    """The controller (docs/controller.md): plans on the DC, runs agents on every node."""
+    try:
+        from tandem.daemon.controller.service import attach, real_executor_factory
+    except ImportError as exc:  # the layer is optional for the replicated CIB itself
+        log.warning("controller not available (%s): the CIB is replicated, nothing runs", exc)
+        return None
+    return attach(daemon, real_executor_factory(daemon.core.name))
 
 
 def _setup_logging(path: str | None) -> None:
@@ -303,6 +326,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--corosync-wait", type=float, default=30.0)
     p.add_argument("--corrupt-wait", type=float, default=10.0)
     p.add_argument("--shutdown-escalation", type=float, default=1200.0)
+    p.add_argument(
+        "--no-controller",
+        action="store_true",
+        default=bool(os.environ.get("TANDEM_NO_CONTROLLER")),
+        help="replicate the CIB only; plan and run nothing (debugging)",
+    )
     args = p.parse_args(argv)
     _setup_logging(args.log_file or None)
     run_dir = Path(client.socket_path()).parent

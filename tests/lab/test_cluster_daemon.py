@@ -120,12 +120,14 @@ SUMMARY = (
     "r = etree.fromstring(client.get_cib_xml().encode())\n"
     "a, e, _ = cibops.version_of(r)\n"
     "ids = [p.get('id') for p in r.iterfind('configuration/resources/primitive')]\n"
+    "ids += [p.get('id') for p in r.iterfind('configuration/rsc_defaults/meta_attributes/nvpair')]\n"
     "print(json.dumps([f'{a}:{e}', cibops.config_digest(r), ids]))\n"
 )
 
 
 def cib_summary(lab: Lab, name: str) -> tuple[str, str, tuple[str, ...]]:
-    """(admin_epoch:epoch, configuration digest, resource ids in document order)."""
+    """(admin_epoch:epoch, configuration digest, ids of resources then of rsc_defaults
+    nvpairs, in document order)."""
     version, digest, ids = pyexec(lab, name, SUMMARY)
     return version, digest, tuple(ids)
 
@@ -206,19 +208,32 @@ def test_change_on_any_node_is_visible_everywhere(two: Lab) -> None:
 
 
 def test_200_concurrent_changes_from_two_nodes_same_order(two: Lab) -> None:
+    # 200 small configuration changes (resource defaults: no resource to probe or start)
+    apply(
+        two,
+        "pcmk-1",
+        [{"op": "create", "parent": "/cib/configuration", "xml": "<rsc_defaults/>"}],
+    )
+    apply(
+        two,
+        "pcmk-1",
+        [{"op": "create", "parent": "rsc_defaults", "xml": '<meta_attributes id="conc"/>'}],
+    )
     script = (
-        "import json, sys; from concurrent.futures import ThreadPoolExecutor\n"
+        "import json, sys, time; from concurrent.futures import ThreadPoolExecutor\n"
         "from tandem.daemon import client\n"
         "p = sys.argv[1]\n"
-        "ops = lambda i: [{'op': 'create', 'parent': 'resources', 'xml': "
-        'f\'<primitive id="{p}{i}" class="ocf" provider="heartbeat" type="Dummy"/>\'}]\n'
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # both fire at once\n"
+        "ops = lambda i: [{'op': 'create', 'parent': \"//meta_attributes[@id='conc']\", 'xml': "
+        'f\'<nvpair id="{p}{i}" name="{p}{i}" value="{i}"/>\'}]\n'
         "with ThreadPoolExecutor(8) as ex: res = list(ex.map(lambda i: client.apply(ops(i)), range(100)))\n"
         "print(json.dumps(len(res)))\n"
     )
+    go = f"{time.time() + 3:.3f}"
     procs = [
         two.spawn(
             n,
-            [PY, "-c", script, f"c{n[-1]}x"],
+            [PY, "-c", script, f"c{n[-1]}x", go],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
