@@ -80,6 +80,7 @@ def resolve_paths(args: argparse.Namespace) -> ApiPaths:
         enabled_marker=d.enabled_marker,
         pidfile=args.pidfile or d.pidfile,
         corosync_dir=args.corosync_dir or d.corosync_dir,
+        cib_dir=d.cib_dir,
     )
 
 

@@ -36,6 +36,8 @@ class ApiPaths:
     enabled_marker: Path
     pidfile: Path
     corosync_dir: Path
+    #: the cluster daemon's CIB folder, emptied by ``cluster setup`` (pcs's destroy)
+    cib_dir: Path = Path("/var/lib/tandem/cib")
 
     @property
     def tokens(self) -> Path:
@@ -58,6 +60,7 @@ class ApiPaths:
             enabled_marker=root / "etc/tandem/enabled/api",
             pidfile=root / "run/tandem/tandemd-api.pid",
             corosync_dir=root / "etc/corosync",
+            cib_dir=root / "var/lib/tandem/cib",
         )
 
 
@@ -70,4 +73,5 @@ def default_paths() -> ApiPaths:
         enabled_marker=Path(env("TANDEM_API_ENABLED_MARKER", "/etc/tandem/enabled/api")),
         pidfile=Path(env("TANDEM_API_PIDFILE", "/run/tandem/tandemd-api.pid")),
         corosync_dir=Path(env("TANDEM_COROSYNC_DIR", "/etc/corosync")),
+        cib_dir=Path(env("TANDEM_CIB_DIR", "/var/lib/tandem/cib")),
     )

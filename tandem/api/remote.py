@@ -50,16 +50,23 @@ def run_setup(
     known_hosts: KnownHosts | Path | None = None,
     transport: client.Transport | None = None,
 ) -> None:
-    """Send corosync.conf and the authkey to every node (and the known-hosts entries)."""
-    echo(f"Sending 'corosync authkey', 'corosync.conf' to {_quoted(nodes)}")
+    """Send corosync.conf and the authkey to every node (and the known-hosts entries).
+
+    Each node refuses while its cluster runs, then drops its old CIB (pcs's
+    destroy) and writes the files; the lines are pcs 0.11's.
+    """
     results = client.distribute_cluster_config(
         nodes, cluster_name, corosync_conf, authkey, force=force,
         known_hosts=known_hosts, transport=transport,
     )
-    for n, r in results.items():
-        if r.ok:
-            echo(f"{n}: successful distribution of the files 'corosync authkey', 'corosync.conf'")
     client.raise_for_failures(results)
+    echo(f"Destroying cluster on hosts: {_quoted(nodes)}...")
+    for n in nodes:
+        echo(f"{n}: Successfully destroyed cluster")
+    echo(f"Sending 'corosync authkey', 'corosync.conf' to {_quoted(nodes)}")
+    for n in nodes:
+        echo(f"{n}: successful distribution of the file 'corosync authkey'")
+        echo(f"{n}: successful distribution of the file 'corosync.conf'")
     echo("Cluster has been successfully set up.")
 
 

@@ -12,8 +12,9 @@ Endpoints (all under /api/v1 except /metrics; see :data:`ROUTES`):
 - ``GET /api/v1/check-auth``: ``{success: true}`` when the token is valid.
 - ``POST /api/v1/deauth``: revokes the caller's own token (``host deauth``).
 - ``GET /api/v1/status``: the node's name, daemon health, whether the cluster runs.
-- ``POST /api/v1/cluster/setup``: writes corosync.conf (0644) and authkey (0400),
-  and merges the cluster nodes' known-hosts entries (as pcs cluster setup does).
+- ``POST /api/v1/cluster/setup``: refuses while the cluster runs there, removes the old
+  CIB, writes corosync.conf (0644) and authkey (0400), and merges the cluster nodes'
+  known-hosts entries (as pcs cluster setup does).
 - ``POST /api/v1/known-hosts``: merges known-hosts entries (``host auth`` in a cluster).
 - ``POST /api/v1/cluster/{start,stop,enable,disable}``: runs the local command.
 - ``GET /api/v1/openapi.json`` (no token) and ``GET /metrics`` (no token by default).
@@ -394,15 +395,7 @@ class ApiApp:
 
     async def status(self, request: web.Request) -> web.Response:
         conf = self.config.paths.corosync_dir / "corosync.conf"
-        running: bool | None = None
-        if self.cluster_probe is not None:
-            loop = asyncio.get_running_loop()
-            try:
-                running = bool(
-                    await asyncio.wait_for(loop.run_in_executor(None, self.cluster_probe), 3.0)
-                )
-            except Exception:  # a probe that hangs or fails says "unknown", never 5xx
-                running = None
+        running = await self._probe_cluster()
         return web.json_response(
             {
                 "node": self.config.node_name,
@@ -443,6 +436,18 @@ class ApiApp:
             )
             err.http_status = 409  # type: ignore[attr-defined]
             raise err
+        if await self._probe_cluster():
+            err = TandemError(
+                error(
+                    "CLUSTER_RUNNING",
+                    f"{self.config.node_name}: the cluster is running there; stop it first "
+                    "('tandem cluster stop --all') before setting up a new cluster",
+                    node=self.config.node_name,
+                )
+            )
+            err.http_status = 409  # type: ignore[attr-defined]
+            raise err
+        destroyed = self._destroy_cib()
         _write_file(cdir / "authkey", authkey, 0o400)
         _write_file(conf, conf_text.encode(), 0o644)
         if body.get("known_hosts"):
@@ -452,8 +457,34 @@ class ApiApp:
             body["cluster_name"], cdir, request[USER_KEY],
         )
         return web.json_response(
-            {"success": True, "node": self.config.node_name, "cluster_name": body["cluster_name"]}
+            {
+                "success": True,
+                "node": self.config.node_name,
+                "cluster_name": body["cluster_name"],
+                "destroyed_cib_files": destroyed,
+            }
         )
+
+    def _destroy_cib(self) -> int:
+        """As pcs's destroy: the previous cluster's CIB must not survive into the new one."""
+        n = 0
+        cib_dir = self.config.paths.cib_dir
+        if cib_dir.is_dir():
+            for f in cib_dir.iterdir():
+                if f.is_file() and not f.is_symlink():
+                    f.unlink()
+                    n += 1
+        return n
+
+    async def _probe_cluster(self) -> bool | None:
+        """True/False when the probe answers within 3 s, None when unknown."""
+        if self.cluster_probe is None:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            return bool(await asyncio.wait_for(loop.run_in_executor(None, self.cluster_probe), 3.0))
+        except Exception:  # a probe that hangs or fails says "unknown", never 5xx
+            return None
 
     def _merge_known_hosts(self, hosts: list[KnownHost], remove: Iterable[str] = ()) -> None:
         path = self.config.paths.known_hosts

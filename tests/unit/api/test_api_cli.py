@@ -24,7 +24,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("TANDEM_API_STATE_DIR", str(tmp_path / "api"))
     monkeypatch.setenv("TANDEM_COROSYNC_DIR", str(tmp_path / "corosync"))
     holder: dict[str, Any] = {"transport": FakeTransport({})}
-    monkeypatch.setattr(client, "HttpsTransport", lambda: holder["transport"])
+    monkeypatch.setattr(client, "HttpsTransport", lambda **_kw: holder["transport"])
     holder["tmp"] = tmp_path
     return holder
 

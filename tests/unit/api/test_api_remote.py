@@ -59,8 +59,17 @@ def test_setup_lines() -> None:
     t = FakeTransport({"a": (200, {"success": True}), "b": (200, {"success": True})})
     run_setup(["a", "b"], "c", "totem {}", b"k" * 32, lines.append, known_hosts=known("a", "b"),
               transport=t)
-    assert lines[0] == "Sending 'corosync authkey', 'corosync.conf' to 'a', 'b'"
-    assert lines[-1] == "Cluster has been successfully set up."
+    assert lines == [
+        "Destroying cluster on hosts: 'a', 'b'...",
+        "a: Successfully destroyed cluster",
+        "b: Successfully destroyed cluster",
+        "Sending 'corosync authkey', 'corosync.conf' to 'a', 'b'",
+        "a: successful distribution of the file 'corosync authkey'",
+        "a: successful distribution of the file 'corosync.conf'",
+        "b: successful distribution of the file 'corosync authkey'",
+        "b: successful distribution of the file 'corosync.conf'",
+        "Cluster has been successfully set up.",
+    ]
 
 
 def test_setup_failure_raises_and_does_not_claim_success() -> None:

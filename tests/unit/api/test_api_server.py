@@ -519,3 +519,33 @@ def test_known_hosts_endpoint_removes(harness: ApiHarness) -> None:
 
     harness.run(go)
     assert set(KnownHosts.load(harness.paths.known_hosts).hosts) == {"b"}
+
+
+def test_setup_refuses_while_the_cluster_runs(harness: ApiHarness) -> None:
+    harness.api.cluster_probe = lambda: True
+
+    async def go(client: TestClient) -> None:
+        resp = await client.post("/api/v1/cluster/setup", json=_setup_body(),
+                                 headers=await token_of(client))
+        assert resp.status == 409
+        assert codes(await resp.json()) == ["CLUSTER_RUNNING"]
+
+    harness.run(go)
+    assert not harness.paths.corosync_dir.exists()
+
+
+def test_setup_destroys_the_old_cib(harness: ApiHarness) -> None:
+    harness.api.cluster_probe = lambda: False
+    cib = harness.paths.cib_dir
+    cib.mkdir(parents=True)
+    (cib / "cib.xml").write_text("<cib/>")
+    (cib / "cib.xml.sig").write_text("x")
+
+    async def go(client: TestClient) -> dict[str, Any]:
+        resp = await client.post("/api/v1/cluster/setup", json=_setup_body(),
+                                 headers=await token_of(client))
+        assert resp.status == 200
+        return await resp.json()
+
+    assert harness.run(go)["destroyed_cib_files"] == 2
+    assert list(cib.iterdir()) == []
