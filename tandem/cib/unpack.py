@@ -274,7 +274,7 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                 for iset in ta.iterfind("instance_attributes"):
                     for nv in iset.iterfind("nvpair"):
                         name = nv.get("name")
-                        if name is None or name.startswith("#"):
+                        if name is None or name in ("#uname", "#id", "#kind", "#is_dc"):
                             continue
                         info.attrs[name] = nv.get("value", "")
             lrm = ns.find("lrm")

@@ -338,6 +338,13 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
                 g.allowed[n] = 0
                 if base.get(n):
                     g.add_score(n, base[n], f"node {n}'s base score", "node")
+    health = _node_health(state, node_order)
+    if health:
+        for r in rscs:
+            if (r.meta.get("allow-unhealthy-nodes") or "").lower() in ("true", "yes", "1", "on"):
+                continue
+            for n, h in health.items():
+                r.add_score(n, h, f"node {n}'s health ({state.options.get('node-health-strategy')})", "node")
     rechecks = _apply_locations(cib, state, by_id, groups, node_order, group_states)
     rechecks.extend(ctx.next_change)
 
@@ -379,8 +386,8 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
             if fc >= r.migration_threshold:
                 r.ensure_node(n)
                 r.add_score(n, -INF, f"fail count {S.to_str(fc)} reached migration-threshold {S.to_str(r.migration_threshold)}", "failcount")
-    if no_fencing:
-        for r in rscs:
+    for r in rscs:
+        if no_fencing or any(state.nodes[n].maintenance for n in r.current):
             r.managed = False
 
     # 3. colocations and assignment
@@ -443,6 +450,48 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
         rscs=rscs,
         shutdown_nodes=shutdown_nodes,
     )
+
+
+# --------------------------------------------------------------------------- node health
+
+
+def _node_health(state: ClusterState, node_order: list[str]) -> dict[str, int]:
+    """Per-node score from ``#health*`` attributes, as node-health-strategy says."""
+    strategy = (state.options.get("node-health-strategy") or "none").lower()
+    if strategy == "none":
+        return {}
+    words = {}
+    for w in ("red", "yellow", "green"):
+        try:
+            words[w] = S.parse(state.options.get(f"node-health-{w}") or "0")
+        except CibError:
+            words[w] = 0
+    if strategy == "migrate-on-red":
+        words = {"red": -INF, "yellow": 0, "green": 0}
+    elif strategy == "only-green":
+        words = {"red": -INF, "yellow": -INF, "green": 0}
+    out: dict[str, int] = {}
+    for n in node_order:
+        total = 0
+        if strategy in ("progressive", "custom"):
+            try:
+                total = S.parse(state.options.get("node-health-base") or "0")
+            except CibError:
+                total = 0
+        for name, value in state.nodes[n].attrs.items():
+            if not name.startswith("#health"):
+                continue
+            v = (value or "").strip().lower()
+            if v in words:
+                total = S.add(total, words[v])
+            else:
+                try:
+                    total = S.add(total, S.parse(v))
+                except CibError:
+                    continue
+        if total:
+            out[n] = total
+    return out
 
 
 # --------------------------------------------------------------------------- fencing
@@ -945,7 +994,8 @@ def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
     if len(cur) > 1:
         if nxt is not None and start_ok:
             verb = "Recover" if r.failed else ("Restart" if nxt in cur else "Move")
-            return [_fmt(verb, r.id, nxt, None, False)]
+            why = "being multiply active" if r.multiple_active == "stop_unexpected" else None
+            return [_fmt(verb, r.id, nxt, why, False)]
         return [_fmt("Stop", r.id, n, "node availability", False) for n in cur]
     if cur and nxt is not None and start is not None:
         c = cur[0]
