@@ -204,6 +204,11 @@ def test_cluster_from_one_node_through_the_daemons(
     )
     st = tandem(lab, "pcmk-2", "pcsd", "status", "pcmk-1", "pcmk-2")
     assert st.returncode == 1 and st.stdout == "pcmk-1: Offline\npcmk-2: Online\n"
+    full = tandem(lab, "pcmk-2", "status", timeout=30)  # completes: no hang on the dead node
+    assert full.returncode == 0, full.stderr
+    pcsd = full.stdout.split("PCSD Status:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert pcsd == ["  pcmk-1: Offline", "  pcmk-2: Online"]
+    assert "  tandemd-api: active/enabled" in full.stdout
     # (pcmk-2 has tokens for both nodes: cluster setup shared pcmk-1's known-hosts)
     wait_for(
         lambda: node_online(metrics(lab, "pcmk-2", "pcmk-2"), "pcmk-1") == 0,
