@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -46,8 +47,10 @@ class Row:
     gen_s: float
     file_mb: float
     tandem_s: float | None = None
+    tandem_cpu_s: float | None = None
     tandem_error: str | None = None
     crm_s: float | None = None
+    crm_cpu_s: float | None = None
     crm_error: str | None = None
     scores: int = 0
     mismatches: int = 0
@@ -59,6 +62,12 @@ class Row:
             return None
         return self.tandem_s / self.crm_s
 
+    @property
+    def cpu_ratio(self) -> float | None:
+        if self.tandem_cpu_s is None or not self.crm_cpu_s:
+            return None
+        return self.tandem_cpu_s / self.crm_cpu_s
+
 
 def parse_scores(text: str) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
@@ -69,12 +78,18 @@ def parse_scores(text: str) -> dict[tuple[str, str], str]:
     return out
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def timed(
     cmd: list[str], env: dict[str, str], timeout: float
-) -> tuple[float, subprocess.CompletedProcess]:
-    t0 = time.perf_counter()
+) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds, result): CPU time is what counts on a busy machine."""
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    return time.perf_counter() - t0, proc
+    return time.perf_counter() - t0, _children_cpu() - c0, proc
 
 
 def first_line(text: str) -> str:
@@ -105,9 +120,9 @@ def run_one(
     env = {**os.environ, "LC_ALL": "C", "CIB_shadow_dir": str(workdir)}
     ours: dict[tuple[str, str], str] = {}
     try:
-        secs, proc = timed([*tandem_cmd, "simulate", "-x", str(path), "-s"], env, timeout)
+        secs, cpu, proc = timed([*tandem_cmd, "simulate", "-x", str(path), "-s"], env, timeout)
         if proc.returncode == 0:
-            row.tandem_s = secs
+            row.tandem_s, row.tandem_cpu_s = secs, cpu
             ours = parse_scores(proc.stdout)
         else:
             row.tandem_error = f"exit {proc.returncode}: {first_line(proc.stderr or proc.stdout)}"
@@ -116,9 +131,9 @@ def run_one(
     if crm is None:
         return row
     try:
-        secs, proc = timed([crm, "-x", str(path), "-s", "-Q"], env, timeout)
+        secs, cpu, proc = timed([crm, "-x", str(path), "-s", "-Q"], env, timeout)
         if proc.returncode == 0:
-            row.crm_s = secs
+            row.crm_s, row.crm_cpu_s = secs, cpu
             theirs = parse_scores(proc.stdout)
             row.scores = len(theirs)
             if row.tandem_s is not None:
@@ -145,9 +160,12 @@ def print_row(row: Row) -> None:
     if row.crm_s is not None and row.tandem_s is not None:
         agree = "all" if row.mismatches == 0 else f"{row.mismatches} differ"
     ratio = "-" if row.ratio is None else f"{row.ratio:.3f}"
+    cpu_ratio = "-" if row.cpu_ratio is None else f"{row.cpu_ratio:.3f}"
     print(
         f"{row.size:>9} {row.state:>6} {row.file_mb:7.1f}MB {fmt(row.gen_s):>8} "
-        f"{fmt(row.tandem_s):>9} {fmt(row.crm_s):>9} {ratio:>7} {row.scores:>7} {agree:>10}",
+        f"{fmt(row.tandem_s):>9} {fmt(row.crm_s):>9} {ratio:>7} "
+        f"{fmt(row.tandem_cpu_s):>9} {fmt(row.crm_cpu_s):>9} {cpu_ratio:>7} "
+        f"{row.scores:>7} {agree:>10}",
         flush=True,
     )
     for what, err in (("tandem", row.tandem_error), ("crm_simulate", row.crm_error)):
@@ -196,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         print(
             f"{'size':>9} {'state':>6} {'file':>9} {'generate':>8} {'tandem':>9} "
-            f"{'crm_sim':>9} {'ratio':>7} {'scores':>7} {'agree':>10}",
+            f"{'crm_sim':>9} {'ratio':>7} {'t_cpu':>9} {'crm_cpu':>9} {'cpu_rt':>7} "
+            f"{'scores':>7} {'agree':>10}",
             flush=True,
         )
         rows = []
@@ -212,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
     if args.json:
         Path(args.json).write_text(
-            json.dumps([{**asdict(r), "ratio": r.ratio} for r in rows], indent=2) + "\n"
+            json.dumps(
+                [{**asdict(r), "ratio": r.ratio, "cpu_ratio": r.cpu_ratio} for r in rows], indent=2
+            )
+            + "\n"
         )
     return 0
 
