@@ -54,8 +54,17 @@ def validate_node_name(name: object, what: str = "node name") -> str:
 
 def write_private_json(path: Path, data: Any) -> None:
     """Atomically replace ``path`` with ``data`` as JSON, mode 0600 from creation."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise TandemError(
+            error(
+                "FILE_WRITE_ERROR",
+                f"cannot write {path}: {exc.strerror} (tandem host/pcsd commands run as root)",
+                path=str(path),
+            )
+        ) from None
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

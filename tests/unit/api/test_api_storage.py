@@ -156,3 +156,11 @@ def test_hacluster_account_left_alone_when_present(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(auth.subprocess, "run", lambda argv, **_kw: calls.append(argv))
     assert auth.ensure_hacluster_account() is False
     assert calls == []
+
+
+def test_unwritable_folder_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(TandemError) as exc:
+        write_private_json(blocker / "sub" / "known-hosts", {})
+    assert exc.value.code == "FILE_WRITE_ERROR" and "cannot write" in str(exc.value)
