@@ -372,14 +372,19 @@ def test_metrics_open_without_token(daemon: Daemon) -> None:
             "/api/v1/cluster/stop",
             "/api/v1/deauth",
             "/api/v1/check-auth",
+            "/api/v1/known-hosts",
+            "/api/v1/cluster/start",
         ]
     ),
     body=st.dictionaries(
         st.sampled_from(
-            ["username", "password", "cluster_name", "corosync_conf", "authkey", "force", "timeout"]
+            ["username", "password", "cluster_name", "corosync_conf", "authkey", "force",
+             "timeout", "wait", "only", "known_hosts", "remove"]
         )
         | st.text(max_size=8),
-        st.none() | st.booleans() | st.integers() | st.text(max_size=30) | st.lists(st.integers()),
+        st.none() | st.booleans() | st.integers() | st.text(max_size=30)
+        | st.lists(st.integers() | st.text(max_size=8), max_size=3)
+        | st.dictionaries(st.text(max_size=8), st.text(max_size=8) | st.integers(), max_size=3),
         max_size=5,
     ),
 )
