@@ -124,8 +124,20 @@ def require_live_not_file(command: str) -> None:
 # --------------------------------------------------------------------------- argv parsing
 
 
-def parse_create_args(args: Sequence[str]) -> tuple[dict[str, str], list[Any], dict[str, str]]:
-    """``[NAME=VALUE...] [op ACTION NAME=VALUE... [ACTION NAME=VALUE...]...] [meta NAME=VALUE...]``."""
+class CloneSpec:
+    """``clone [ID] [OPTION=VALUE...]`` or ``promotable [ID] [...]`` of ``resource create``."""
+
+    def __init__(self, promotable: bool) -> None:
+        self.promotable = promotable
+        self.id: str | None = None
+        self.args: list[str] = []
+
+
+def parse_create_args(
+    args: Sequence[str], clone_out: list[CloneSpec] | None = None
+) -> tuple[dict[str, str], list[Any], dict[str, str]]:
+    """``[NAME=VALUE...] [op ACTION NAME=VALUE... [ACTION NAME=VALUE...]...] [meta NAME=VALUE...]
+    [clone [ID] [NAME=VALUE...] | promotable [ID] [NAME=VALUE...]]``."""
     from tandem.lib.commands.resource import Operation
 
     params: list[str] = []
@@ -154,8 +166,23 @@ def parse_create_args(args: Sequence[str]) -> tuple[dict[str, str], list[Any], d
                 break
             mode = "meta"
             continue
+        if a in ("clone", "promotable") and mode != "op" and clone_out is not None:
+            flush_op()
+            if clone_out:
+                fail("'clone' / 'promotable' can be used only once")
+            clone_out.append(CloneSpec(a == "promotable"))
+            mode = "clone"
+            continue
         if a in ("clone", "promotable", "bundle") and mode != "op":
-            fail(f"'{a}' is not supported yet by tandem resource create")
+            fail(f"'{a}' is not supported here by tandem")
+        if mode == "clone":
+            spec = clone_out[-1] if clone_out else None
+            assert spec is not None
+            if "=" not in a and spec.id is None and not spec.args:
+                spec.id = a
+            else:
+                spec.args.append(a)
+            continue
         if mode == "params":
             params.append(a)
         elif mode == "meta":
@@ -203,20 +230,29 @@ def _full_primitive(v: Any, indent: str) -> list[str]:
     return lines
 
 
-def listing_full(items: Sequence[Any]) -> list[str]:
-    """The walkthrough's ``resource --full`` layout (pcs 0.9); group members one deeper."""
+def _full_items(items: Sequence[Any], indent: str) -> list[str]:
     lines: list[str] = []
     for v in items:
         if hasattr(v, "members"):
-            lines.append(f" Group: {v.id}")
+            lines.append(f"{indent}{'Group' if v.kind == 'group' else 'Clone'}: {v.id}")
             meta = [p for _sid, pairs in v.meta_attributes for p in pairs]
             if meta:
-                lines.append(f"  Meta Attrs: {_kv(meta)}")
-            for m in v.members:
-                lines += _full_primitive(m, "  ")
+                lines.append(f"{indent} Meta Attrs: {_kv(meta)}")
+            lines += _full_items(v.members, indent + " ")
         else:
-            lines += _full_primitive(v, " ")
+            lines += _full_primitive(v, indent)
     return lines
+
+
+def listing_full(items: Sequence[Any]) -> list[str]:
+    """The walkthrough's ``resource --full`` layout (pcs 0.9); members one space deeper."""
+    return _full_items(items, " ")
+
+
+OP_ORDER = (
+    "interval", "description", "start-delay", "interval-origin", "timeout", "enabled",
+    "record-pending", "role", "requires", "on-fail",
+)
 
 
 def _config_primitive(v: Any, indent: str) -> list[str]:
@@ -235,28 +271,34 @@ def _config_primitive(v: Any, indent: str) -> list[str]:
         lines.append(f"{indent}  Operations:")
         for oid, name, attrs in v.operations:
             lines.append(f"{indent}    {name}: {oid}")
-            # interval first, the rest by name (pcs 0.11)
-            first = attrs[:1] if attrs[:1] and attrs[0][0] == "interval" else []
-            ordered = first + sorted(attrs[len(first):])
+            # pcs 0.11's fixed order of operation options, anything else after by name
+            ordered = sorted(
+                attrs,
+                key=lambda kv: (OP_ORDER.index(kv[0]) if kv[0] in OP_ORDER else len(OP_ORDER),
+                                kv[0]),
+            )
             lines += [f"{indent}      {k}={val}" for k, val in ordered]
+    return lines
+
+
+def _config_items(items: Sequence[Any], indent: str) -> list[str]:
+    lines: list[str] = []
+    for v in items:
+        if hasattr(v, "members"):
+            lines.append(f"{indent}{'Group' if v.kind == 'group' else 'Clone'}: {v.id}")
+            for sid, pairs in v.meta_attributes:
+                if pairs:
+                    lines.append(f"{indent}  Meta Attributes: {sid}")
+                    lines += [f"{indent}    {k}={val}" for k, val in sorted(pairs)]
+            lines += _config_items(v.members, indent + "  ")
+        else:
+            lines += _config_primitive(v, indent)
     return lines
 
 
 def listing_config(items: Sequence[Any]) -> list[str]:
     """pcs 0.11's ``resource config`` text."""
-    lines: list[str] = []
-    for v in items:
-        if hasattr(v, "members"):
-            lines.append(f"Group: {v.id}")
-            for sid, pairs in v.meta_attributes:
-                if pairs:
-                    lines.append(f"  Meta Attributes: {sid}")
-                    lines += [f"    {k}={val}" for k, val in sorted(pairs)]
-            for m in v.members:
-                lines += _config_primitive(m, "  ")
-        else:
-            lines += _config_primitive(v, "")
-    return lines
+    return _config_items(items, "")
 
 
 # --------------------------------------------------------------------------- commands
@@ -290,10 +332,14 @@ def create_cmd(args: tuple[str, ...]) -> None:
         fail("Usage: tandem resource create ID [STANDARD:[PROVIDER:]]TYPE [NAME=VALUE...] "
              "[op ACTION NAME=VALUE...] [meta NAME=VALUE...] [--disabled]")
     rsc_id, agent, *rest = flags.args
-    params, ops, meta = parse_create_args(rest)
+    clones: list[CloneSpec] = []
+    params, ops, meta = parse_create_args(rest, clones)
+    clone_opts = name_values(clones[0].args) if clones else None
     run(
         lambda env: lib.create(
             env, rsc_id, agent, params, ops, meta,
+            clone=clone_opts, clone_id=clones[0].id if clones else None,
+            promotable=bool(clones and clones[0].promotable),
             disabled="--disabled" in flags, no_default_ops="--no-default-ops" in flags,
             group=flags.values.get("--group"), before=flags.values.get("--before"),
             after=flags.values.get("--after"),
@@ -321,6 +367,45 @@ def group_cmd(args: tuple[str, ...]) -> None:
     else:
         fail("Usage: tandem resource group add GROUP RESOURCE... [--before RESOURCE | "
              "--after RESOURCE] | group remove GROUP [RESOURCE...]")
+
+
+def _clone(args: tuple[str, ...], promotable: bool) -> None:
+    from tandem.lib.commands import resource_clone as lib
+
+    flags = Flags(args, ["--wait"])
+    positional = [a for a in flags.args if "=" not in a]
+    options = name_values([a for a in flags.args if "=" in a])
+    if not 1 <= len(positional) <= 2:
+        fail(f"Usage: tandem resource {'promotable' if promotable else 'clone'} RESOURCE "
+             "[CLONE_ID] [OPTION=VALUE...]")
+    clone_id = positional[1] if len(positional) == 2 else None
+    run(lambda env: lib.clone(env, positional[0], clone_id, options, promotable=promotable))
+
+
+@resource.command("clone", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def clone_cmd(args: tuple[str, ...]) -> None:
+    """clone RESOURCE [CLONE_ID] [OPTION=VALUE...]: run it on every node."""
+    _clone(args, False)
+
+
+@resource.command("promotable", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def promotable_cmd(args: tuple[str, ...]) -> None:
+    """promotable RESOURCE [CLONE_ID] [OPTION=VALUE...]: a clone with promoted instances."""
+    _clone(args, True)
+
+
+@resource.command("unclone", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def unclone_cmd(args: tuple[str, ...]) -> None:
+    """unclone RESOURCE|CLONE: take the resource out of its clone."""
+    from tandem.lib.commands import resource_clone as lib
+
+    flags = Flags(args, ["--wait"])
+    if len(flags.args) != 1:
+        fail("Usage: tandem resource unclone RESOURCE|CLONE")
+    run(lambda env: lib.unclone(env, flags.args[0]))
 
 
 @resource.command("ungroup", context_settings=ARGS)

@@ -178,6 +178,20 @@ SEQUENCE: list[list[str]] = [
     ["resource", "group", "remove", "G", "GC"],
     ["resource", "ungroup", "G", "HE"],
     ["resource", "delete", "G"],
+    # clones
+    ["resource", "create", "P1", "ocf:pacemaker:ping", "host_list=192.0.2.1", "clone"],
+    ["resource", "create", "P2", "ocf:heartbeat:Dummy", "clone", "P2c", "interleave=true",
+     "meta", "target-role=Stopped"],
+    ["resource", "create", "S1", "ocf:pacemaker:Stateful", "promotable", "notify=true"],
+    ["resource", "create", "D3", "ocf:heartbeat:Dummy"],
+    ["resource", "clone", "D3", "globally-unique=true"],
+    ["resource", "create", "D4", "ocf:heartbeat:Dummy", "--group", "G4"],
+    ["resource", "clone", "G4"],
+    ["constraint", "location", "P1-clone", "prefers", "pcmk-1"],
+    ["resource", "unclone", "D3"],
+    ["resource", "delete", "P2c"],
+    ["resource", "unclone", "P1-clone"],
+    ["resource", "unclone", "G4"],
 ]
 
 # Commands both must refuse, on the CIB left after the walkthrough's first steps.
@@ -234,7 +248,7 @@ LISTINGS: list[list[str]] = [
     ["resource", "op", "defaults"],
 ]
 #: Steps after which the listings are compared (on the CIB pcs built).
-LISTING_CHECKPOINTS = (12, 42, 56)
+LISTING_CHECKPOINTS = (12, 42, 56, 67)
 
 
 def test_sequence_matches_pcs(base: Path, tmp_path: Path) -> None:

@@ -327,13 +327,20 @@ def create(
     group: str | None = None,
     before: str | None = None,
     after: str | None = None,
+    clone: Mapping[str, str] | None = None,
+    clone_id: str | None = None,
+    promotable: bool = False,
 ) -> etree._Element:
     """``resource create``: validate everything against the agent, then add the primitive.
 
     With ``group`` the primitive goes into that group (created when missing),
-    at the end or ``before``/``after`` a member.
+    at the end or ``before``/``after`` a member.  With ``clone`` (its options,
+    possibly empty) or ``promotable`` it is wrapped in a clone (``ID-clone`` or
+    ``clone_id``).
     """
-    from tandem.lib.commands import resource_group
+    from tandem.lib.commands import resource_clone, resource_group
+
+    wants_clone = clone is not None or promotable
 
     rp = env.report_processor
     instance_attributes = dict(instance_attributes or {})
@@ -346,6 +353,12 @@ def create(
     elif before or after:
         rp.report(error("PREREQUISITE_OPTION_IS_MISSING",
                         "'--before' and '--after' need '--group'"))
+    if wants_clone:
+        if group is not None:
+            rp.report(error("MUTUALLY_EXCLUSIVE_OPTIONS",
+                            "'clone' / 'promotable' and '--group' cannot be used together"))
+        final_clone_id, reports = resource_clone.validate_clone_id(cib, rsc_id, clone_id)
+        rp.report_list(reports)
 
     id_report = cib_tools.validate_id(rsc_id, "resource name")
     if id_report:
@@ -390,6 +403,8 @@ def create(
     ops_el = etree.SubElement(primitive, "operations")
     for op in merge_operations(operations, default_operations(md, no_default_ops)):
         ops_el.append(_op_element(cib, rsc_id, op))
+    if wants_clone:
+        resource_clone.wrap(cib, primitive, final_clone_id, clone or {}, promotable)
     env.push_cib()
     return primitive
 
@@ -746,15 +761,34 @@ def config(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveVi
 
 @dataclass
 class GroupView:
-    """A group in ``resource config``: its meta attributes and members, in order."""
+    """A group or clone in ``resource config``: meta attributes and members, in order.
+
+    ``kind`` is ``group`` or ``clone``; a clone's single member may be a group.
+    """
 
     id: str
     meta_attributes: list[tuple[str, list[tuple[str, str]]]]
-    members: list[PrimitiveView]
+    members: list[PrimitiveView | GroupView]
+    kind: str = "group"
+
+
+def _container_view(el: etree._Element) -> GroupView:
+    members: list[PrimitiveView | GroupView] = []
+    for child in el:
+        if child.tag == "primitive":
+            members.append(primitive_view(child))
+        elif child.tag == "group":
+            members.append(_container_view(child))
+    return GroupView(
+        id=el.get("id", ""),
+        meta_attributes=[(m.get("id", ""), _pairs(m)) for m in el.iterfind("meta_attributes")],
+        members=members,
+        kind="group" if el.tag == "group" else "clone",
+    )
 
 
 def config_items(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveView | GroupView]:
-    """Top-level primitives and groups (the named ones only when ``ids`` is given)."""
+    """Primitives, then groups, then clones (pcs's order); only the named ones with ``ids``."""
     cib = env.get_cib()
     rp = env.report_processor
     for rid in ids:
@@ -765,22 +799,18 @@ def config_items(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[Primi
     if res is None:
         return []
     elements = [cib_tools.find_resource(cib, rid) for rid in ids] if ids else list(res)
+    rank = {"primitive": 0, "group": 1, "clone": 2, "master": 2}
+    if not ids:
+        elements = sorted(
+            (e for e in elements if isinstance(e.tag, str) and e.tag in rank),
+            key=lambda e: rank[e.tag],
+        )
     items: list[PrimitiveView | GroupView] = []
     for el in elements:
         if el is None or not isinstance(el.tag, str):
             continue
         if el.tag == "primitive":
             items.append(primitive_view(el))
-        elif el.tag == "group":
-            items.append(
-                GroupView(
-                    id=el.get("id", ""),
-                    meta_attributes=[
-                        (m.get("id", ""), _pairs(m)) for m in el.iterfind("meta_attributes")
-                    ],
-                    members=[primitive_view(p) for p in el.iterfind("primitive")],
-                )
-            )
-        else:  # clones and bundles: their primitives, flat
-            items += [primitive_view(p) for p in el.iter("primitive")]
+        elif el.tag in ("group", "clone", "master"):
+            items.append(_container_view(el))
     return items
