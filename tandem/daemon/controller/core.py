@@ -473,14 +473,18 @@ class Controller:
         if online_in_cib != set(self.members):
             return ""
         waiting = []
+        unknown = []
         ops: list[dict[str, object]] = []
         wiped = []
         for n, inc in sorted(self.members.items()):
-            if inc is not None and st.incarnation(cib, n) == inc:
+            if inc is None:
+                unknown.append(n)
+                continue
+            if st.incarnation(cib, n) == inc:
                 continue
             waiting.append(n)
             nid = st.node_id(cib, n)
-            if nid is None or inc is None:
+            if nid is None:
                 continue
             sent = self._wipes.get((n, inc))
             if sent is None or self.now - sent >= WIPE_RETRY_S:
@@ -490,7 +494,12 @@ class Controller:
         if ops:
             self._out.append(CibOps(tuple(ops), f"{', '.join(wiped)} joined: "
                                                 "operation history starts afresh"))
-        return ", ".join(waiting) if waiting else None
+        parts = []
+        if waiting:
+            parts.append(f"the operation history of {', '.join(waiting)} to be reset")
+        if unknown:
+            parts.append(f"{', '.join(unknown)} to announce its daemon")
+        return " and ".join(parts) if parts else None
 
     def _compute(self) -> None:
         self._go("compute")
@@ -502,7 +511,7 @@ class Controller:
             self._dirty, self._dirty_reason = True, reason  # any later input retries
             if waiting and waiting != self._waiting_for:
                 self._waiting_for = waiting
-                self._log(f"waiting for the operation history of {waiting} to be reset before planning")
+                self._log(f"waiting for {waiting} before planning")
             return
         self._waiting_for = None
         assert self.cib is not None and self.snap is not None
@@ -556,9 +565,7 @@ class Controller:
         self.transition = t
         self.last_summary = list(result.summary)
         self._go("graph")
-        what = "; ".join(s.split("  due to")[0].strip() for s in result.summary) or (
-            f"{len(actions)} action(s): probes and monitors"
-        )
+        what = "; ".join(result.summary) or f"{len(actions)} action(s): probes and monitors"
         self._log(f"transition {t.id} started ({reason}): {_squash(what)}")
 
     def _cancel_stale_monitors(self) -> None:

@@ -96,11 +96,13 @@ def test_members_of_unknown_incarnation_are_waited_for_and_new_ones_wiped():
     ctl.step(MembershipChanged({"pcmk-1": "1-a", "pcmk-2": None}), NOW)
     out = ctl.step(BecameDC(), NOW)
     assert not [o for o in out if isinstance(o, (ExecuteOp, CibOps))]
-    assert "waiting for the operation history of pcmk-2" in ctl.last_decision
+    assert ctl.last_decision == "waiting for pcmk-2 to announce its daemon before planning"
     # its incarnation becomes known: the DC wipes its history (once), then plans
     out = ctl.step(MembershipChanged({"pcmk-1": "1-a", "pcmk-2": "2-b"}), NOW)
     wipes = [o for o in out if isinstance(o, CibOps)]
     assert len(wipes) == 1 and "pcmk-2 joined" in wipes[0].why
+    assert ctl.last_decision == ("waiting for the operation history of pcmk-2 to be reset "
+                                 "before planning")
     cib = _bump(cib)
     assert ctl.step(CibUpdated(cib), NOW + 1) == []  # not applied yet: no resend
     cib2 = cibops.apply_ops(cib, list(wipes[0].ops), origin="x", ts=0)
@@ -219,3 +221,16 @@ def test_no_planning_until_the_cib_shows_the_new_membership():
     rebuilt.find("status/node_state[@uname='pcmk-2']").set("in_ccm", "false")
     ctl.step(CibUpdated(rebuilt), NOW)
     assert len(calls) == 2 and "cluster is stable" in ctl.last_decision
+
+
+def test_the_started_sentence_keeps_why_an_action_is_blocked():
+    def schedule(cib, now):  # noqa: ANN001, ANN202
+        g = Graph()
+        g.new("A", "monitor", "pcmk-1", optional=False)  # a probe runs; the start cannot
+        return FakeResult(g, ["Start      A       ( pcmk-1 )  due to no quorum (blocked)"])
+
+    ctl, cib = _ready_controller(schedule)
+    out = ctl.step(BecameDC(), NOW)
+    started = [o.text for o in out if isinstance(o, Log) and "started" in o.text]
+    assert started == ["transition 1 started (became the DC): "
+                       "Start A ( pcmk-1 ) due to no quorum (blocked)"]

@@ -426,3 +426,4 @@ def test_node_joining_mid_transition_aborts_it_and_gets_probed():
     assert ("pcmk-3", "A_monitor_0") in sim.executed[n:]
     assert sim.running_on("A") == ["pcmk-2"]
     assert sim.controller.phase is Phase.IDLE
+
