@@ -72,6 +72,7 @@ from tandem.daemon.controller.events import (
     Log,
     LostDC,
     MembershipChanged,
+    ResultSeen,
     SetTimer,
     ShutdownReleased,
     TimerFired,
@@ -293,6 +294,8 @@ class Controller:
             self._on_membership(dict(event.members))
         elif isinstance(event, TimerFired):
             self._on_timer()
+        elif isinstance(event, ResultSeen):
+            self._on_result_seen(event)
         if self.phase is not Phase.NOT_DC:
             self._run()
         return self._out
@@ -358,6 +361,20 @@ class Controller:
         if self.recheck_at is not None and self.now >= self.recheck_at:
             self.recheck_at = None
             self._dirty, self._dirty_reason = True, "a failure-timeout or a time-based rule fell due"
+
+    def _on_result_seen(self, ev: ResultSeen) -> None:
+        t = self.transition
+        a = t.by_key.get(ev.transition_key) if t is not None else None
+        if t is None or a is None or a.state is not ActionState.IN_FLIGHT:
+            return
+        fake = st.OpFacts(a.node or "", a.rsc or "", "", "", a.task, a.interval_ms, 0,
+                          ev.rc, ev.status, ev.transition_key, 0)
+        a.rc = ev.rc
+        if self._ok(a, fake):
+            a.state = ActionState.DONE
+        else:
+            a.state = ActionState.FAILED
+            self._abort(f"the {a.label} failed (rc={ev.rc}, status={ev.status})")
 
     # ------------------------------------------------------------------ diff of two CIBs
 

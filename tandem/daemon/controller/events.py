@@ -62,7 +62,21 @@ class TimerFired:
     """The timer set by :class:`SetTimer` fell due (or any periodic tick)."""
 
 
-ControllerEvent = BecameDC | LostDC | CibUpdated | MembershipChanged | TimerFired
+@dataclass(frozen=True)
+class ResultSeen:
+    """An operation result that could not be written to the CIB (every daemon is stopping).
+
+    Only a fallback: normally the DC learns results from the records in the CIB.
+    When the whole cluster stops, no daemon accepts CIB changes any more, yet the
+    DC must see the stops complete before it can release the nodes.
+    """
+
+    transition_key: str
+    rc: int
+    status: int
+
+
+ControllerEvent = BecameDC | LostDC | CibUpdated | MembershipChanged | TimerFired | ResultSeen
 
 
 # --------------------------------------------------------------------------- outputs

@@ -50,6 +50,7 @@ from tandem.daemon.controller.events import (
     LostDC,
     MembershipChanged,
     Record,
+    ResultSeen,
     SetTimer,
     ShutdownReleased,
     Submit,
@@ -171,7 +172,9 @@ class ControllerService:
             self._agent_out(self._guard(self.agent.on_cancel, str(msg.get("rsc")),
                                         str(msg.get("action")), int(msg.get("interval") or 0)))
         elif kind == "ctl-record" and self.is_dc:
-            self._submit(list(msg.get("ops") or []), f"results of {node} (its daemon is stopping)")
+            ops = list(msg.get("ops") or [])
+            self._submit(ops, f"results of {node} (its daemon is stopping)",
+                         on_refused=lambda: self._results_from_ops(ops))
         return True
 
     @property
@@ -232,7 +235,28 @@ class ControllerService:
             reload = NO_RELOAD
         self._agent_out(self._guard(self.agent.on_event, event, reload))
 
-    def _submit(self, ops: list[dict[str, Any]], why: str, ticket: int | None = None) -> None:
+    def _results_from_ops(self, ops: list[dict[str, Any]]) -> None:
+        """Nobody can record these results (every daemon is stopping): tell the DC directly."""
+        for op in ops:
+            xml = op.get("xml")
+            if not isinstance(xml, str) or "lrm_rsc_op" not in xml:
+                continue
+            try:
+                root = etree.fromstring(xml.encode())
+            except etree.XMLSyntaxError:
+                continue
+            for rec in root.iter("lrm_rsc_op"):
+                if rec.get("id", "").endswith("_last_failure_0"):
+                    continue
+                try:
+                    ev = ResultSeen(rec.get("transition-key", ""), int(rec.get("rc-code", "-1")),
+                                    int(rec.get("op-status", "-1")))
+                except ValueError:
+                    continue
+                self._step(ev)
+
+    def _submit(self, ops: list[dict[str, Any]], why: str, ticket: int | None = None,
+                on_refused: Callable[[], None] | None = None) -> None:
         try:
             fut = self.submit_ops(ops)
         except Exception as exc:  # noqa: BLE001 - report, never kill the daemon loop
@@ -249,6 +273,8 @@ class ControllerService:
                     if "CLUSTER_NOT_READY" in codes and ticket is not None:
                         # our daemon is stopping: the DC records our results for us
                         self.send(msgs.record_msg(self.name, ops))
+                    elif "CLUSTER_NOT_READY" in codes and on_refused is not None:
+                        on_refused()
                     else:
                         log.error("CIB change refused (%s): %s", why,
                                   "; ".join(str(r) for r in (reply.reports or ())))

@@ -120,3 +120,22 @@ def test_clean_shutdown_waits_for_the_dc_to_move_the_resources():
         assert stop.get("operation") == "stop" and stop.get("rc-code") == "0"
 
     asyncio.run(scenario())
+
+
+def test_stopping_the_whole_cluster_stops_everything_then_every_daemon_leaves():
+    # cluster stop --all: every daemon is stopping, so none may change the CIB any
+    # more; the DC must still learn the stop results (ctl-record) and release all.
+    async def scenario() -> None:
+        cs = InMemoryCorosync(NAMES)
+        cib = make_cib(dummy("A"))
+        nodes = [Node(cs, 1, cib), Node(cs, 2, cib)]
+        await settle(cs, nodes)
+        n1, n2 = nodes
+        assert n1.executor.runner.running == {"A"}
+        futs = [n.daemon.submit("shutdown") for n in nodes]
+        await settle(cs, nodes)
+        assert all(f.done() and f.result().ok for f in futs)
+        assert n1.executor.runner.running == set() and n2.executor.runner.running == set()
+        assert [n.daemon.core.phase.value for n in nodes] == ["stopped", "stopped"]
+
+    asyncio.run(scenario())
