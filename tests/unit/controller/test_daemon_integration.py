@@ -139,3 +139,28 @@ def test_stopping_the_whole_cluster_stops_everything_then_every_daemon_leaves():
         assert [n.daemon.core.phase.value for n in nodes] == ["stopped", "stopped"]
 
     asyncio.run(scenario())
+
+
+def test_crashed_node_comes_back_gets_probed_and_takes_its_resource_back():
+    async def scenario() -> None:
+        cs = InMemoryCorosync(NAMES)
+        cib = make_cib(dummy("A"), '<rsc_location id="l" rsc="A" node="pcmk-2" score="50"/>')
+        nodes = [Node(cs, 1, cib), Node(cs, 2, cib)]
+        await settle(cs, nodes)
+        n1, n2 = nodes
+        assert n2.executor.runner.running == {"A"}
+        n2.stopped = True
+        cs.crash(2)
+        await settle(cs, [n1])
+        assert n1.executor.runner.running == {"A"}
+        cs.start(2)
+        back = Node(cs, 2, cib)
+        await settle(cs, [n1, back])
+        assert back.executor.runner.running == {"A"}
+        assert n1.executor.runner.running == set()
+        probes = [c for c in back.executor.runner.calls if c.action == "monitor" and not c.interval_ms]
+        assert [c.rsc_id for c in probes] == ["A"]
+        lrm = n1.daemon.core.cib.find("status/node_state[@uname='pcmk-2']/lrm")
+        assert lrm.get("tandem-incarnation") == back.service.incarnation
+
+    asyncio.run(scenario())
