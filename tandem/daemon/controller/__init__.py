@@ -8,8 +8,8 @@ Pure state machines (no I/O, no clock, no asyncio; ``now`` is an input)::
     from tandem.daemon.controller import Controller, NodeAgent
     ctl = Controller(node_name, uuid)            # one per node, active on the DC
     outputs = ctl.step(event, now)               # BecameDC, LostDC, CibUpdated(cib),
-                                                 # MembershipChanged({name: incarnation}),
-                                                 # TimerFired
+                                                 # MembershipChanged({name: incarnation|None}),
+                                                 # TimerFired, ResultSeen (fallback only)
     # outputs: ExecuteOp(node, OpRequest), CancelOp, CibOps(ops), Log, SetTimer(at),
     #          ShutdownReleased(node)
     ctl.resources_released(node_name) -> bool    # for the daemon's shutdown ack
@@ -19,8 +19,10 @@ Pure state machines (no I/O, no clock, no asyncio; ``now`` is an input)::
     # outputs: Submit(req), Cancel(...), Forget(rsc), Record(ops, ticket), Log
     agent.applied(ticket)
 
-``resource cleanup``: :func:`cleanup_ops` gives the CIB operations (apply
-them through the daemon like any change); the DC then re-probes.
+``resource cleanup``: ``cleanup_ops(rsc=None, node=None, cib=None)`` gives the
+CIB operations (apply them through the daemon like any change; with ``cib``
+only resources with failures are cleaned, as ``crm_resource --cleanup``); the
+DC then re-probes.
 
 Asyncio glue for tandemd: :class:`tandem.daemon.controller.service.ControllerService`
 (see docs/controller.md for what the daemon's main loop must call).
