@@ -154,7 +154,16 @@ class ClusterState:
     dc_uuid: str | None = None
 
     def running_on(self, rsc_id: str) -> list[str]:
-        return [n for n, h in self.history.get(rsc_id, {}).items() if h.active]
+        """Nodes where the resource is active.  A node that is offline and not unclean
+        (lost with fencing disabled, or cleanly stopped) runs nothing, whatever its old
+        history says: crm_mon/crm_simulate do not list it, and the scheduler counts its
+        resources as stopped."""
+        out = []
+        for n, h in self.history.get(rsc_id, {}).items():
+            info = self.nodes.get(n)
+            if h.active and (info is None or info.online or info.unclean):
+                out.append(n)
+        return out
 
     def role_of(self, rsc_id: str) -> str:
         best = ROLE_STOPPED
