@@ -818,7 +818,9 @@ class DaemonCore:
         elif cmd == "info":
             self._emit(Reply(req.req_id, True, self.info()))
         elif cmd in ("apply", "replace"):
-            if self.phase is not Phase.RUNNING:
+            # A stopping node is still a member: it must record the results of the
+            # stops the DC asks of it before it leaves.
+            if self.phase not in (Phase.RUNNING, Phase.STOPPING):
                 self._reply_error(
                     req.req_id,
                     "CLUSTER_NOT_READY",

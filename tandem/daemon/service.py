@@ -101,6 +101,38 @@ def _spawn(argv: list[str], log_name: str) -> int:
     return p.pid
 
 
+TMPFILES = ("/usr/lib/tmpfiles.d/resource-agents.conf",)
+
+
+def prepare_runtime_dirs(confs: tuple[str, ...] = TMPFILES, root: str = "/") -> list[str]:
+    """Create the runtime folders the resource agents expect (systemd-tmpfiles' job at boot).
+
+    Without systemd (lab nodes: a fresh /run at every boot) nobody creates
+    e.g. /run/resource-agents (HA_RSCTMP), and agents such as Dummy fail to
+    start.  Only ``d`` lines are honoured; returns the folders created.
+    """
+    made = []
+    for conf in confs:
+        try:
+            lines = Path(conf).read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) < 3 or parts[0] != "d" or not parts[1].startswith("/run/"):
+                continue
+            path = Path(root) / parts[1].lstrip("/")
+            if path.is_dir():
+                continue
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                path.chmod(int(parts[2], 8))
+            except (OSError, ValueError):
+                continue
+            made.append(str(path))
+    return made
+
+
 def start_local(progress: Progress, wait: float | None = None) -> None:
     """``cluster start`` on this node: corosync, then tandemd; optionally wait to be in.
 
@@ -112,6 +144,7 @@ def start_local(progress: Progress, wait: float | None = None) -> None:
             "run 'tandem cluster setup' first"
         )
     run_dir().mkdir(parents=True, exist_ok=True)
+    prepare_runtime_dirs()
     progress("Starting Cluster...")
     if not is_active("corosync"):
         pid = _spawn(["corosync", "-f"], "corosync.out")

@@ -454,6 +454,15 @@ def test_cib_show_and_push_through_the_cli(three: Lab) -> None:
     out = node(three, "pcmk-2", "cib", "push", "/var/lib/tandem/pushed.xml").stdout
     assert out.startswith("CIB updated (version ")
     wait_for("pcmk-3 to have Pushed", lambda: "Pushed" in cib_summary(three, "pcmk-3")[2])
+    # with the controller in tandemd (fencing off), the pushed resource gets started
+    wait_for(
+        "Pushed to be Started (status on pcmk-3)",
+        lambda: re.search(
+            r"^  \* Pushed\t\(ocf:heartbeat:Dummy\):\t Started pcmk-\d$",
+            status(three, "pcmk-3"),
+            re.M,
+        ),
+    )
     etree.SubElement(
         root.find("configuration/constraints"),
         "rsc_location",

@@ -126,3 +126,18 @@ def test_memory_storage_corrupt() -> None:
     assert st.load().xml
     st.corrupt()
     assert st.load().problem
+
+
+def test_runtime_dirs_from_tmpfiles(tmp_path: Path) -> None:
+    from tandem.daemon import service
+
+    conf = tmp_path / "ra.conf"
+    conf.write_text(
+        "# comment\nd /run/resource-agents 1755 root root\nf /run/x 0644\nd /var/y 0755\n"
+    )
+    made = service.prepare_runtime_dirs((str(conf),), root=str(tmp_path))
+    target = tmp_path / "run" / "resource-agents"
+    assert made == [str(target)]
+    assert oct(target.stat().st_mode & 0o7777) == "0o1755"
+    assert not (tmp_path / "run" / "x").exists() and not (tmp_path / "var").exists()
+    assert service.prepare_runtime_dirs((str(conf),), root=str(tmp_path)) == []  # idempotent

@@ -160,3 +160,19 @@ def test_shutdown_escalation_follows_the_cluster_option() -> None:
     sim.tick(2)
     exit_ = sim.nodes[2].exit
     assert exit_ is not None and "shutdown-escalation (120 s)" in exit_.reason
+
+
+def test_a_stopping_node_still_records_changes_until_it_leaves() -> None:
+    """The DC asks a stopping node to stop its resources; their results must land."""
+    sim = SimCluster({1: "pcmk-1"})
+    sim.start_all()
+    sim.settle()
+    core = sim.nodes[1].core
+    assert core is not None
+    core.resources_released = lambda node: False  # its resources are still being stopped
+    sim.send(1, "shutdown")
+    sim.settle()
+    assert core.phase is Phase.STOPPING
+    reply = sim.request(1, "apply", ops=_create("StopResult"))
+    assert reply.ok
+    assert "StopResult" in _resource_order(sim, 1)
