@@ -245,6 +245,9 @@ class Assigner:
             return r.assigned
         if r.assigning:
             return None
+        cs = r.clone
+        if cs is not None and not cs.printed:
+            return self.assign_clone(cs, r)
         r.assigning = True
         g = r.group
         if g is not None and not g.printed:
@@ -288,6 +291,24 @@ class Assigner:
             self.assign_best(r)
         r.assigning = False
         return r.assigned
+
+    def assign_clone(self, cs, asked: Rsc) -> str | None:  # noqa: ANN001
+        """Print the clone's scores, then place active instances first, then the rest."""
+        cs.printed = True
+        self.score_log.append(("pcmk__clone_assign", cs.id, dict(cs.allowed)))
+        for inst in cs.instances:
+            self.score_log.append(("pcmk__clone_assign", inst.id, dict(inst.allowed)))
+        per_node: dict[str, int] = {}
+        active = [i for i in cs.instances if len(i.current) == 1]
+        rest = [i for i in cs.instances if i not in active]
+        for inst in active + rest:
+            for n, c in per_node.items():
+                if c >= cs.node_max and n in inst.allowed:
+                    inst.add_score(n, -INF, f"clone {cs.id} already has clone-node-max instances on {n}", "clone")
+            node = self.assign(inst)
+            if node is not None:
+                per_node[node] = per_node.get(node, 0) + 1
+        return asked.assigned
 
     def force_assign(self, r: Rsc, node: str | None) -> None:
         r.unassigned = False

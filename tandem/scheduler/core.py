@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from tandem.cib import scores as S
 from tandem.cib.digest import op_digest
-from tandem.cib.model import Cib, Group, Primitive, resolve
+from tandem.cib.model import Cib, Clone, Group, Primitive, resolve
 from tandem.cib.rules import RuleContext, eval_rule
 from tandem.cib.unpack import ROLE_STOPPED, ClusterState, unpack_status
 from tandem.errors import CibError
 from tandem.scheduler import actions as A
+from tandem.scheduler import clones as clones_mod
 from tandem.scheduler.assign import Assigner
 from tandem.scheduler.provenance import Contribution, NullRecorder
 from tandem.scheduler.rsc import Coloc, GroupState, Rsc, primitive_meta
@@ -76,8 +77,8 @@ class ScheduleResult:
 # --------------------------------------------------------------------------- build
 
 
-def _resources(cib: Cib, state: ClusterState, ctx: RuleContext, recorder: NullRecorder) -> tuple[list[Rsc], dict[str, list[Rsc]]]:
-    """Working objects for primitives (group members included), in status order."""
+def _resources(cib: Cib, state: ClusterState, ctx: RuleContext, recorder: NullRecorder, clones: dict) -> tuple[list[Rsc], dict[str, list[Rsc]]]:  # noqa: ANN001
+    """Working objects for primitives (group members and clone instances included), in status order."""
     out: list[Rsc] = []
     groups: dict[str, list[Rsc]] = {}
     for top in cib.resources:
@@ -85,8 +86,27 @@ def _resources(cib: Cib, state: ClusterState, ctx: RuleContext, recorder: NullRe
             prims: list[tuple[Primitive, list]] = [(top, [])]  # type: ignore[list-item]
         elif isinstance(top, Group):
             prims = [(m, [top]) for m in top.members]
+        elif isinstance(top, Clone) and clones_mod.supported(top):
+            child: Primitive = top.child  # type: ignore[assignment]
+            cmeta = clones_mod.clone_meta(top, RuleContext(now=state.now))
+            count, node_max, unique = clones_mod.instance_count(top, cmeta, state)
+            cs = clones_mod.CloneState(top.id, unique, node_max, recorder)
+            ids = clones_mod.map_history(top, child, state, count, unique)
+            mctx = RuleContext(now=state.now, rsc_class=child.cls, rsc_provider=child.provider, rsc_type=child.type)
+            meta = primitive_meta(child, cib.rsc_defaults, mctx, [top])
+            if "resource-stickiness" not in meta:
+                meta["resource-stickiness"] = "1"  # clone instances are sticky by default
+            params = resolve(child.instance_sets, RuleContext(now=state.now))
+            for iid in ids:
+                r = Rsc(child, iid, dict(meta), params, child.agent, state, recorder)
+                r.parent = top
+                r.clone = cs
+                cs.instances.append(r)
+                out.append(r)
+            clones[top.id] = cs
+            continue
         else:
-            continue  # clones and bundles: not scheduled yet
+            continue  # promotable clones, cloned groups and bundles: not scheduled yet
         members: list[Rsc] = []
         for prim, parents in prims:
             mctx = RuleContext(
@@ -139,7 +159,8 @@ def _targets(name: str | None, pattern: str | None, by_id: dict[str, Rsc], group
     return tmpl
 
 
-def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], node_order: list[str], group_states: dict[str, GroupState]) -> list[datetime]:
+def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], node_order: list[str], group_states: dict[str, GroupState], clone_states: dict | None = None) -> list[datetime]:  # noqa: ANN001
+    clone_states = clone_states or {}
     rechecks: list[datetime] = []
     for loc in cib.locations:
         targets: list[Rsc] = []
@@ -154,6 +175,9 @@ def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], group
         role = (loc.role or "").lower()
         if role in ("promoted", "master", "unpromoted", "slave"):
             continue  # role-specific preferences only matter to promotable clones
+        cs = clone_states.get(loc.rsc or "") if not loc.sets and not loc.rsc_pattern else None
+        if cs is not None:
+            targets = [cs, *cs.instances]  # type: ignore[list-item]
         group_members = groups.get(loc.rsc or "") if not loc.sets and not loc.rsc_pattern else None
         if group_members:
             # The group and its first member take the score; later members
@@ -314,7 +338,8 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     recorder = recorder or NullRecorder()
     state = state or unpack_status(cib, now)
     ctx = RuleContext(now=now)
-    rscs, groups = _resources(cib, state, ctx, recorder)
+    clones: dict[str, clones_mod.CloneState] = {}
+    rscs, groups = _resources(cib, state, ctx, recorder, clones)
     by_id = {r.id: r for r in rscs}
     node_order = list(state.nodes)
     symmetric = state.options.symmetric
@@ -330,6 +355,12 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     group_states = {
         gid: GroupState(gid, members, recorder) for gid, members in groups.items() if members
     }
+    for cs in clones.values():
+        if symmetric:
+            for n in node_order:
+                cs.allowed[n] = 0
+                if base.get(n):
+                    cs.add_score(n, base[n], f"node {n}'s base score", "node")
     for g in group_states.values():
         for m in g.members:
             m.group = g
@@ -345,7 +376,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
                 continue
             for n, h in health.items():
                 r.add_score(n, h, f"node {n}'s health ({state.options.get('node-health-strategy')})", "node")
-    rechecks = _apply_locations(cib, state, by_id, groups, node_order, group_states)
+    rechecks = _apply_locations(cib, state, by_id, groups, node_order, group_states, clones)
     rechecks.extend(ctx.next_change)
 
     # fencing enabled but no device: nothing can be managed
@@ -412,10 +443,10 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     for r in rscs:
         per[r.id] = _create_actions(r, state, graph, quorate, nqp)
         active_on[r.id] = set(r.current)
-    _order_constraints(cib, by_id, groups, per, graph)
+    _order_constraints(cib, by_id, groups, per, graph, {cid: list(cs.instances) for cid, cs in clones.items()})
     fenced = _fencing(state, graph, per, have_fencing, quorate, nqp, node_order)
     graph.propagate(active_on)
-    _settle_group_pseudo_actions(graph, groups)
+    _settle_group_pseudo_actions(graph, {**groups, **{cid: list(cs.instances) for cid, cs in clones.items()}})
 
     # shutdown: nodes asked to shut down get do_shutdown after their stops
     shutdown_nodes = [n for n in node_order if state.nodes[n].shutdown and state.nodes[n].online]
@@ -812,7 +843,9 @@ def _settle_group_pseudo_actions(graph: A.Graph, groups: dict[str, list[Rsc]]) -
                     ga[t].optional = False
 
 
-def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], per: dict[str, dict[str, object]], graph: A.Graph) -> None:
+def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], per: dict[str, dict[str, object]], graph: A.Graph, clone_members: dict[str, list[Rsc]] | None = None) -> None:
+    chained = dict(groups)
+    groups = {**groups, **(clone_members or {})}
     def actions_of_prim(r: Rsc, task: str) -> list[A.Action]:
         acts = per[r.id]
         if task == "start":
@@ -919,7 +952,7 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
                     link(tr, inverse[ta], fr, inverse[fa], flags)
 
     # group members are ordered one after the other
-    for members in groups.values():
+    for members in chained.values():
         for prev, cur in zip(members, members[1:], strict=False):
             link(prev, "start", cur, "start", A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
             link(cur, "stop", prev, "stop", A.ORDERED | A.THEN_IMPLIES_FIRST)

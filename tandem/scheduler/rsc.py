@@ -102,6 +102,7 @@ class Rsc:
         self.blocked = False
         self.restart_reason: str | None = None
         self.group: GroupState | None = None
+        self.clone: object | None = None
         self.failure_ignored = False
 
     # ---- scores with provenance
