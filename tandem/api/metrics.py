@@ -346,19 +346,28 @@ def live_cib_source() -> str | None:
 
 
 def live_stats_source() -> dict[str, float] | None:
-    """tandem's own counters from the cluster daemon, when it publishes them."""
+    """tandem's own counters from the cluster daemon, when it publishes them.
+
+    Read from ``tandem.daemon.client.get_stats()`` if it exists, else from the
+    ``transitions_total`` / ``last_failover_seconds`` keys of its ``info`` answer.
+    """
     try:
         from tandem.daemon import client  # type: ignore[attr-defined]
     except ImportError:
         return None
-    getter = getattr(client, "get_stats", None)
-    if getter is None:
-        return None
     try:
-        stats = getter()
+        getter = getattr(client, "get_stats", None)
+        stats = getter() if getter is not None else client.call("info", timeout=5.0)
     except Exception:
         return None
-    return stats if isinstance(stats, dict) else None
+    if not isinstance(stats, dict):
+        return None
+    out = {
+        k: float(stats[k])
+        for k in ("transitions_total", "last_failover_seconds")
+        if isinstance(stats.get(k), int | float) and not isinstance(stats.get(k), bool)
+    }
+    return out or None
 
 
 # --------------------------------------------------------------------------- collector

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tandem.api.metrics import (
@@ -270,3 +271,15 @@ def test_unclean_nodes_agree_with_crm_simulate_on_the_corpus(corpus: Path) -> No
                 differ.append((xml.stem, d["node"]))
     assert agree >= 100
     assert len(differ) <= (agree + len(differ)) // 10, differ
+
+
+def test_live_stats_read_from_the_daemon_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tandem.api import metrics
+    from tandem.daemon import client as dclient
+
+    monkeypatch.delattr(dclient, "get_stats", raising=False)
+    answers = {"info": {"name": "pcmk-1", "transitions_total": 7, "last_failover_seconds": 3.25}}
+    monkeypatch.setattr(dclient, "call", lambda cmd, timeout=60.0, **_kw: answers[cmd])
+    assert metrics.live_stats_source() == {"transitions_total": 7.0, "last_failover_seconds": 3.25}
+    answers["info"] = {"name": "pcmk-1"}  # not published yet: no tandem_* lines at all
+    assert metrics.live_stats_source() is None
