@@ -123,10 +123,11 @@ def _resources(cib: Cib, state: ClusterState, ctx: RuleContext, recorder: NullRe
         if isinstance(top, Group):
             groups[top.id] = members
     # orphans: in the history but no longer configured -> stop them
+    by_id_now = {r.id for r in out}
     if state.options.stop_orphan_resources:
         for rid, info in state.orphans.items():
-            if rid in cib.by_id:
-                continue
+            if rid in cib.by_id or rid.split(":", 1)[0] in cib.by_id or rid in by_id_now:
+                continue  # configured (a clone's instances are recorded as child:N)
             agent = f"{info['class']}:{info['provider']}:{info['type']}" if info.get("provider") else f"{info['class']}:{info['type']}"
             r = Rsc(None, rid, {}, {}, agent, state, recorder, orphan=True)
             if r.current:
