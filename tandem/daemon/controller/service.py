@@ -134,7 +134,17 @@ class ControllerService:
         """The DC or the online nodes changed (``Daemon.on_view_changed``)."""
         if self._closed:
             return
+        if not i_am_dc and self.is_dc:
+            # first: a DC on its way out must not plan on the new view
+            self.is_dc = False
+            self._step(LostDC())
         self.online = dict(online)
+        # A node that left forgets its token: when it comes back, even with the same
+        # pid (a rebooted node's pid namespace gives tandemd the same pid again), its
+        # incarnation is unknown until its new hello arrives.
+        for n in list(self.tokens):
+            if n not in self.online and n != self.name:
+                del self.tokens[n]
         self.send(msgs.encode({"t": "ctl-hello", "node": self.name, "pid": self.pid,
                                "token": self.token}))
         self._feed_membership()
@@ -142,9 +152,6 @@ class ControllerService:
             self.is_dc = True
             self._step(BecameDC())
             self.on_cib_changed()
-        elif not i_am_dc and self.is_dc:
-            self.is_dc = False
-            self._step(LostDC())
 
     def on_message(self, payload: bytes) -> bool:
         """A message delivered in the daemon's group; True if it was the controller's."""

@@ -215,3 +215,27 @@ def test_a_request_for_an_earlier_incarnation_is_dropped():
         return fake
 
     asyncio.run(main())
+
+
+def test_a_node_back_with_the_same_pid_waits_for_its_new_hello():
+    # Seen in the lab: a rebooted node's tandemd had the same pid (its own pid
+    # namespace); the DC must not take the old hello's token for the new daemon.
+    async def main() -> tuple[FakeDaemons, list[str | None]]:
+        fake = await _two_node_cluster(dummy("A"))
+        fake.services.pop("pcmk-2").close()
+        dc = fake.services["pcmk-1"]
+        dc.on_view("pcmk-1", {"pcmk-1": 101}, True)  # pcmk-2 crashed
+        await fake.pump()
+        dc.on_view("pcmk-1", {"pcmk-1": 101, "pcmk-2": 102}, True)  # back, same pid
+        await fake.pump()
+        seen = [dc.controller.members.get("pcmk-2"), dc.controller.last_decision]
+        new = fake.add("pcmk-2", 102, "tok-rebooted")
+        new.on_view("pcmk-1", {"pcmk-1": 101, "pcmk-2": 102}, False)
+        await fake.pump()
+        seen.append(fake.cib.find("status/node_state[@uname='pcmk-2']/lrm").get("tandem-incarnation"))
+        return fake, seen
+
+    fake, seen = asyncio.run(main())
+    assert seen[0] is None
+    assert seen[1] == "waiting for pcmk-2 to announce its daemon before planning"
+    assert seen[2] == "102-tok-rebooted"
