@@ -72,6 +72,45 @@ def _targets(lab: Any, nodes: Sequence[str], all_nodes: bool) -> list[str]:
     return list(nodes)
 
 
+def _api_remote() -> Any | None:
+    """tandem.api.remote (the management daemons' client), when that layer is installed."""
+    try:
+        from tandem.api import remote
+    except ImportError:
+        return None
+    return remote
+
+
+def _cluster_nodes() -> list[str]:
+    from tandem.corosync.conf import CorosyncConf
+
+    try:
+        return CorosyncConf.load(service.COROSYNC_CONF).node_names()
+    except (TandemError, OSError):
+        raise TandemError(
+            f"{service.COROSYNC_CONF} is missing or unreadable: this node is not in a "
+            "cluster, so --all names no node"
+        ) from None
+
+
+def _through_api(verb: str, nodes: Sequence[str], all_nodes: bool, **kw: Any) -> bool:
+    """Run a form that names other nodes (or --all) through their tandemd-api.
+
+    Returns False when it only concerns this node (run locally).  Without the
+    API layer such a form is an error, as the pcs commands without pcsd.
+    """
+    me = service.local_node_name()
+    if not all_nodes and all(n == me for n in nodes):
+        return False
+    remote = _api_remote()
+    if remote is None:
+        _local_only(verb, nodes, all_nodes)
+        return False
+    targets = _cluster_nodes() if all_nodes else list(dict.fromkeys(nodes))
+    remote.run_action(targets, verb, click.echo, **kw)
+    return True
+
+
 def _local_only(verb: str, nodes: Sequence[str], all_nodes: bool) -> None:
     """Inside a node: accept no node, or only this node's own name."""
     me = service.local_node_name()
@@ -158,6 +197,23 @@ def setup(
     lab = host_lab(lab_name)
     if lab is None:
         me = service.local_node_name()
+        remote = _api_remote()
+        if names != [me] and remote is not None:
+            from tandem.cli import context
+
+            remote.run_setup(
+                names,
+                spec.cluster_name,
+                cconf.render(spec),
+                cconf.generate_authkey(),
+                click.echo,
+                force=context.get().force,
+            )
+            if enable:
+                remote.run_action(names, "enable", click.echo)
+            if start:
+                remote.run_action(names, "start", click.echo)
+            return
         if names != [me]:
             raise UsageError(
                 f"cluster setup of {', '.join(names)} {NEEDS_API.format(verb='setup')}"
@@ -252,8 +308,8 @@ def start(
     seconds = _seconds(wait)
     lab = host_lab(lab_name)
     if lab is None:
-        _local_only("start", nodes, all_nodes)
-        service.start_local(click.echo, wait=seconds)
+        if not _through_api("start", nodes, all_nodes, wait=seconds):
+            service.start_local(click.echo, wait=seconds)
         return
     if not nodes and not all_nodes:
         raise UsageError("on the lab host, name the nodes to start or use --all")
@@ -289,7 +345,8 @@ def stop(
     del force
     lab = host_lab(lab_name)
     if lab is None:
-        _local_only("stop", nodes, all_nodes)
+        if _through_api("stop", nodes, all_nodes):
+            return
         me = service.local_node_name()
         if only in (None, "tandemd"):
             click.echo(f"{me}: Stopping Cluster (tandemd)...")
@@ -312,8 +369,8 @@ def _enable(on: bool, all_nodes: bool, lab_name: str | None, nodes: tuple[str, .
     lab = host_lab(lab_name)
     word = "enable" if on else "disable"
     if lab is None:
-        _local_only(word, nodes, all_nodes)
-        service.set_enabled(on)
+        if not _through_api(word, nodes, all_nodes):
+            service.set_enabled(on)
         return
     if not nodes and not all_nodes:
         raise UsageError(f"on the lab host, name the nodes to {word} or use --all")
