@@ -382,6 +382,7 @@ class Controller:
         """Confirm in-flight actions from new records; say why the transition must abort, if so."""
         reasons: list[str] = []
         general: list[str] = []
+        unexpected: list[str] = []
         if new.config != old.config:
             general.append("the configuration changed")
         if new.quorum != old.quorum:
@@ -398,7 +399,7 @@ class Controller:
                 continue
             a = t.by_key.get(rec.transition_key)
             if a is None:
-                reasons.append(f"unexpected result of {rec.op_key} on {rec.node} (rc={rec.rc})")
+                unexpected.append(f"{rec.op_key} on {rec.node} (rc={rec.rc})")
                 continue
             if a.state is not ActionState.IN_FLIGHT:
                 if a.state is ActionState.DONE and not self._ok(a, rec):
@@ -419,6 +420,11 @@ class Controller:
             if k not in new.records and rec.interval_ms == 0:
                 reasons.append(f"the history of {rec.rsc} on {rec.node} was cleared")
                 break
+        if len(unexpected) == 1:
+            reasons.append(f"unexpected result of {unexpected[0]}")
+        elif unexpected:
+            shown = ", ".join(unexpected[:2]) + (", ..." if len(unexpected) > 2 else "")
+            reasons.append(f"{len(unexpected)} unexpected results ({shown})")
         reasons += general
         if not reasons:
             return None

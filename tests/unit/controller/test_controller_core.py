@@ -234,3 +234,20 @@ def test_the_started_sentence_keeps_why_an_action_is_blocked():
     started = [o.text for o in out if isinstance(o, Log) and "started" in o.text]
     assert started == ["transition 1 started (became the DC): "
                        "Start A ( pcmk-1 ) due to no quorum (blocked)"]
+
+
+def test_many_unexpected_results_make_one_short_reason():
+    def schedule(cib, now):  # noqa: ANN001, ANN202
+        g = Graph()
+        g.new("A", "start", "pcmk-2", optional=False)
+        return FakeResult(g, [])
+
+    ctl, cib = _ready_controller(schedule)
+    ctl.step(BecameDC(), NOW)
+    for rsc in ("B", "C", "D"):  # e.g. a join sync brought another side's history
+        cib = _with_record(cib, "pcmk-1", rsc, "1:1:0:other-dc", rc=0)
+    out = ctl.step(CibUpdated(cib), NOW)
+    (text,) = [o.text for o in out if isinstance(o, Log)]
+    assert text == ("transition 1 aborting: 3 unexpected results (B_start_0 on pcmk-1 (rc=0), "
+                    "C_start_0 on pcmk-1 (rc=0), ...); waiting for 1 action(s) in flight "
+                    "before replanning")
