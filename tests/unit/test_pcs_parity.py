@@ -288,14 +288,16 @@ def walkthrough_cib(base: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pcs_error_results(walkthrough_cib: Path) -> dict[str, int]:
-    """pcs's exit status for every error case (run in parallel: pcs takes ~1.5 s each)."""
+def pcs_error_results(walkthrough_cib: Path) -> dict[str, tuple[int, str]]:
+    """pcs's exit status and first ``Error:`` line for every error case (run in parallel)."""
 
-    def one(i_argv: tuple[int, list[str]]) -> tuple[str, int]:
+    def one(i_argv: tuple[int, list[str]]) -> tuple[str, tuple[int, str]]:
         i, argv = i_argv
         copy = walkthrough_cib.parent / f"pcs-error-{i}.xml"
         shutil.copy(walkthrough_cib, copy)
-        return " ".join(argv), run_pcs(copy, argv).returncode
+        p = run_pcs(copy, argv)
+        first = next((line for line in p.stderr.splitlines() if line.startswith("Error:")), "")
+        return " ".join(argv), (p.returncode, first)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(one, enumerate(ERRORS)))
@@ -303,15 +305,25 @@ def pcs_error_results(walkthrough_cib: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize("argv", ERRORS, ids=[" ".join(a) for a in ERRORS])
 def test_errors_like_pcs(
-    walkthrough_cib: Path, pcs_error_results: dict[str, int], tmp_path: Path, argv: list[str]
+    walkthrough_cib: Path,
+    pcs_error_results: dict[str, tuple[int, str]],
+    tmp_path: Path,
+    argv: list[str],
 ) -> None:
     b = tmp_path / "tandem.xml"
     shutil.copy(walkthrough_cib, b)
     before = b.read_bytes()
     t = run_tandem(b, argv)
-    assert pcs_error_results[" ".join(argv)] != 0, f"pcs accepted {argv}"
+    pcs_rc, pcs_error = pcs_error_results[" ".join(argv)]
+    assert pcs_rc != 0, f"pcs accepted {argv}"
     assert t.returncode != 0, f"tandem accepted {argv}: {t.stdout} {t.stderr}"
     errors = [line for line in t.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, t.stderr
+    # the same words as pcs; a missing agent's reason names tandem's own lookup
+    if "NoSuchAgent" in " ".join(argv):
+        cut = "does not provide valid metadata"
+        assert errors[0].split(cut)[0] == pcs_error.split(cut)[0]
+    else:
+        assert errors[0] == pcs_error
     assert "Traceback" not in t.stderr
     assert b.read_bytes() == before
