@@ -246,6 +246,8 @@ class Controller:
         self._hold_until = 0.0
         self._cancels: set[tuple[str, str, int]] = set()
         self._expired_sent: set[tuple[str, str, str]] = set()
+        #: nodes released for shutdown that have left: their departure aborts nothing
+        self._departed: set[str] = set()
         self._out: list[ControllerOutput] = []
         if schedule is None:
             from tandem.scheduler import schedule as default_schedule
@@ -330,7 +332,10 @@ class Controller:
         self.members = members
         gone = sorted(set(old) - set(members))
         came = sorted(n for n in members if members[n] is not None and old.get(n) != members[n])
-        for n in gone:
+        # a node released for its shutdown leaving is what the plan expected
+        self._departed = (self._departed | (set(gone) & self.released)) - set(members)
+        gone = [n for n in gone if n not in self.released]
+        for n in set(old) - set(members):
             self.released.discard(n)
         if self.phase is Phase.NOT_DC:
             return
@@ -387,11 +392,14 @@ class Controller:
             general.append("the configuration changed")
         if new.quorum != old.quorum:
             general.append("quorum changed")
-        if new.node_attrs != old.node_attrs:
+        expected_gone = self._departed
+        if _without(new.node_attrs, expected_gone) != _without(old.node_attrs, expected_gone):
             general.append("a node's membership state changed")
         if new.incarnations != old.incarnations:
             general.append("a node's operation history was reset")
-        if _plain_attrs(new.transient) != _plain_attrs(old.transient):
+        if _without(_plain_attrs(new.transient), expected_gone) != _without(
+            _plain_attrs(old.transient), expected_gone
+        ):
             general.append("node attributes changed")
         for k, rec in new.records.items():
             prev = old.records.get(k)
@@ -842,6 +850,10 @@ class Controller:
         if at != self._timer:
             self._timer = at
             self._out.append(SetTimer(at))
+
+
+def _without(by_node: dict, nodes: set[str]) -> dict:  # noqa: ANN001 - any per-node mapping
+    return {n: v for n, v in by_node.items() if n not in nodes}
 
 
 def _plain_attrs(transient: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:

@@ -427,3 +427,16 @@ def test_node_joining_mid_transition_aborts_it_and_gets_probed():
     assert sim.running_on("A") == ["pcmk-2"]
     assert sim.controller.phase is Phase.IDLE
 
+
+
+def test_a_released_node_leaving_does_not_abort_the_rest_of_the_move():
+    sim = started(dummy("A"), nodes=["pcmk-1", "pcmk-2", "pcmk-3"])
+    assert sim.running_on("A") == ["pcmk-1"] and sim.dc == "pcmk-1"
+    sim.change(add_constraint(loc("A", "pcmk-3", "-100")))  # A may only go to pcmk-2
+    sim.pause("pcmk-2")
+    sim.stop("pcmk-1")  # stops done, node released and gone; the start waits on pcmk-2
+    assert sim.held("pcmk-2") == ["A_start_0"]
+    assert not [line for line in sim.log if "abort" in line]
+    sim.resume("pcmk-2")
+    assert sim.running_on("A") == ["pcmk-2"]
+    assert "complete" in sim.log[-1]
