@@ -97,6 +97,7 @@ class ControllerService:
         clock: Callable[[], float] = time.time,
         token: str | None = None,
         pid: int | None = None,
+        still_dc: Callable[[], bool] | None = None,
     ) -> None:
         self.name = node_name
         self.read_cib = read_cib
@@ -104,6 +105,8 @@ class ControllerService:
         self.send = send
         self.on_released = on_released
         self.clock = clock
+        #: the daemon's current answer to "am I the DC?" (its view event may come later)
+        self.still_dc = still_dc
         self.token = token or uuidlib.uuid4().hex[:12]
         self.controller = Controller(node_name, self.token)
         self.agent = NodeAgent(node_name)
@@ -125,6 +128,11 @@ class ControllerService:
         """After every CIB change (``Daemon.on_cib_changed``): feed both state machines."""
         if self._closed:
             return
+        if self.is_dc and self.still_dc is not None and not self.still_dc():
+            # The daemon emits the CIB change of a DC handover before the view that
+            # announces it: an outgoing DC must not plan on that CIB.
+            self.is_dc = False
+            self._step(LostDC())
         root = self.read_cib()
         cib = etree.fromstring(etree.tostring(root))
         self._agent_out(self._guard(self.agent.on_cib, cib))
@@ -381,6 +389,7 @@ def attach(daemon: Any, executor_factory: Callable[[Callable[[OpEvent], None]], 
         on_released=released,
         clock=daemon.clock.time,
         pid=core.pid,
+        still_dc=lambda: core.dc == core.nodeid,
     )
     daemon.on_cib_changed.append(svc.on_cib_changed)
 

@@ -164,3 +164,28 @@ def test_crashed_node_comes_back_gets_probed_and_takes_its_resource_back():
         assert lrm.get("tandem-incarnation") == back.service.incarnation
 
     asyncio.run(scenario())
+
+
+def test_the_outgoing_dc_plans_nothing_once_the_daemon_moved_the_dc():
+    # Seen in the lab: the DC that announces its shutdown got the CIB change before
+    # the view naming the new DC, planned on it and stopped its own resource.
+    async def scenario() -> None:
+        cs = InMemoryCorosync(NAMES)
+        cib = make_cib(dummy("A"))
+        nodes = [Node(cs, 1, cib), Node(cs, 2, cib)]
+        await settle(cs, nodes)
+        n1, n2 = nodes
+        assert n1.daemon.core.dc == 1 and n1.executor.runner.running == {"A"}
+        plans = n1.service.controller.graph_ids
+        fut = n1.daemon.submit("shutdown")
+        await settle(cs, nodes)
+        assert fut.done() and n1.daemon.core.phase.value == "stopped"
+        assert n1.service.controller.graph_ids == plans  # the old DC planned nothing more
+        assert n2.executor.runner.running == {"A"}
+        stop = n2.daemon.core.cib.find(
+            "status/node_state[@uname='pcmk-1']/lrm/lrm_resources/lrm_resource[@id='A']"
+            "/lrm_rsc_op[@id='A_last_0']")
+        assert stop.get("operation") == "stop"
+        assert stop.get("transition-key").endswith(":" + n2.service.token)
+
+    asyncio.run(scenario())
