@@ -265,6 +265,9 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
             join = ns.get("join", "down")
             expected = ns.get("expected", "down")
             info.expected_up = expected == "member"
+            old_sd = ns.get("shutdown")  # older CIBs record the shutdown request here
+            if old_sd and old_sd not in ("0", "false"):
+                info.attrs.setdefault("shutdown", old_sd)
             if in_ccm and crmd and join == "member":
                 info.online = True
             elif in_ccm and crmd:
