@@ -50,15 +50,20 @@ def loopback(runs: int) -> None:
             kh.put(KnownHost("up", d.token(), (Dest("127.0.0.1", d.port),)))
             kh.put(KnownHost("crashed", "t", (Dest("127.0.0.1", silent.getsockname()[1]),)))
             kh.put(KnownHost("refused", "t", (Dest("127.0.0.1", free_port()),)))
-            for label, nodes in (("all up", ["up"]), ("one refused", ["up", "refused"]),
-                                 ("one crashed", ["up", "crashed", "refused"])):
+            for label, nodes in (
+                ("all up", ["up"]),
+                ("one refused", ["up", "refused"]),
+                ("one crashed", ["up", "crashed", "refused"]),
+            ):
                 times, last = [], {}
                 for _ in range(runs):
                     t0 = time.monotonic()
                     last = pcsd_status(nodes, 2.0, kh)
                     times.append(time.monotonic() - t0)
-                print(f"loopback {label:12s} runs={runs} min={min(times):.3f}s "
-                      f"median={statistics.median(times):.3f}s max={max(times):.3f}s -> {last}")
+                print(
+                    f"loopback {label:12s} runs={runs} min={min(times):.3f}s "
+                    f"median={statistics.median(times):.3f}s max={max(times):.3f}s -> {last}"
+                )
         finally:
             silent.close()
             stop_daemon(d)
@@ -79,8 +84,11 @@ def lab(name: str) -> None:
     lab_ = Lab(name)
     lab_.down()
     lab_.up()
-    subprocess.run(["useradd", "--no-create-home", "--gid", "haclient", "--shell",
-                    "/usr/sbin/nologin", user], check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
+        check=True,
+        capture_output=True,
+    )
     try:
         subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
 
@@ -88,25 +96,21 @@ def lab(name: str) -> None:
             return _timed([tandem, "lab", "exec", "--lab", name, node, "--", tandem, *args])
 
         for _ in range(30):  # wait for both daemons to listen
-            _t, p = in_node("pcmk-2", "host", "auth", "pcmk-1", "pcmk-2", "-u", user, "-p", password)
+            _t, p = in_node(
+                "pcmk-2", "host", "auth", "pcmk-1", "pcmk-2", "-u", user, "-p", password
+            )
             if p.returncode == 0:
                 break
             time.sleep(1)
         print("host auth:", p.stdout.strip().replace("\n", "; "), p.stderr.strip())
         t, p = in_node("pcmk-2", "pcsd", "status", "pcmk-1", "pcmk-2")
         print(f"before crash: pcsd status {t:.2f}s -> {p.stdout.strip()!r}")
-        # set up and start the cluster through the daemons (as tests/lab/test_api_cluster.py)
-        from test_api_cluster import CLIENT_SCRIPT
-
-        with tempfile.TemporaryDirectory() as tmp:
-            script = Path(tmp) / "client.py"
-            script.write_text(CLIENT_SCRIPT)
-            script.chmod(0o644)
-            Path(tmp).chmod(0o755)
-            for what in ("setup", "start"):
-                _t, p = _timed([tandem, "lab", "exec", "--lab", name, "pcmk-2", "--",
-                                sys.executable, str(script), what, "pcmk-1", "pcmk-2"])
-                print(f"cluster {what} through the daemons: {p.stdout.strip()} {p.stderr.strip()}")
+        # set up and start the cluster through the daemons (the CLI sends it to each node)
+        for args in (("cluster", "setup", "--name", "mycluster", "pcmk-1", "pcmk-2"),
+                     ("cluster", "start", "--all")):
+            _t, p = in_node("pcmk-2", *args)
+            print(f"{' '.join(args)}: rc={p.returncode} {p.stdout.strip().splitlines()[-1:]}"
+                  f" {p.stderr.strip()}")
         for _ in range(60):
             _t, p = in_node("pcmk-2", "status")
             if "Online: [ pcmk-1 pcmk-2 ]" in p.stdout:
@@ -114,16 +118,19 @@ def lab(name: str) -> None:
             time.sleep(1)
         t, p = in_node("pcmk-2", "status")
         print(f"before crash: tandem status {t:.2f}s rc={p.returncode}")
-        subprocess.run([tandem, "lab", "crash", "--lab", name, "pcmk-1"], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [tandem, "lab", "crash", "--lab", name, "pcmk-1"], check=True, capture_output=True
+        )
         for _ in range(3):
             t0, p0 = in_node("pcmk-2", "--version")
             t1, p1 = in_node("pcmk-2", "pcsd", "status", "pcmk-1", "pcmk-2")
             t2, p2 = in_node("pcmk-2", "status")
             pcsd_lines = [ln for ln in p2.stdout.splitlines() if "pcmk-1:" in ln]
-            print(f"after crash: start-up alone {t0:.2f}s | pcsd status {t1:.2f}s -> "
-                  f"{p1.stdout.strip()!r} | tandem status {t2:.2f}s rc={p2.returncode} "
-                  f"pcmk-1 lines={pcsd_lines}")
+            print(
+                f"after crash: start-up alone {t0:.2f}s | pcsd status {t1:.2f}s -> "
+                f"{p1.stdout.strip()!r} | tandem status {t2:.2f}s rc={p2.returncode} "
+                f"pcmk-1 lines={pcsd_lines}"
+            )
     finally:
         subprocess.run(["userdel", user], capture_output=True)
         lab_.down()

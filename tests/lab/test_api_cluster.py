@@ -5,11 +5,14 @@ authkey sent to every daemon), cluster start/stop of pcmk-2 through its daemon,
 /metrics against ``tandem status``, and after ``lab crash pcmk-1`` PCSD Status on
 pcmk-2 says ``pcmk-1: Offline`` instead of hanging.
 
+Every step is the administrator's command run on pcmk-1 (``tandem cluster
+setup --name mycluster pcmk-1 pcmk-2``, ``cluster start --all``, ``cluster stop
+pcmk-2``, ``cluster start pcmk-2``), which tandem/cli/cluster.py sends through
+:mod:`tandem.api.remote` to each node's daemon.
+
 The throwaway account is needed because /etc/shadow is shared by the machine
 and the lab nodes: the test never sets a password on ``hacluster``.  It is
-always deleted at the end.  Until ``tandem cluster setup/start NODE...`` inside
-a node go through the API (tandem/cli/cluster.py), setup, start and stop are
-driven through :mod:`tandem.api.remote` by a small script run on pcmk-1.
+always deleted at the end.
 """
 
 from __future__ import annotations
@@ -34,27 +37,6 @@ PYTHON = sys.executable
 
 lab = lab_fixture("api", nodes=2)
 
-CLIENT_SCRIPT = r"""
-import json, sys
-from tandem.api.remote import run_action, run_setup
-from tandem.corosync import conf as cconf
-from tandem.errors import PeerError
-
-what, nodes = sys.argv[1], sys.argv[2:]
-lines = []
-try:
-    if what == "setup":
-        spec = cconf.parse_setup_argv(["mycluster", *nodes], name=None)
-        run_setup(nodes, "mycluster", cconf.render(spec), cconf.generate_authkey(), lines.append)
-    else:
-        run_action(nodes, what, lines.append)
-    errors = []
-except PeerError as exc:
-    errors = [r.message for r in exc.reports]
-print(json.dumps({"lines": lines, "errors": errors}))
-"""
-
-
 @pytest.fixture(scope="module")
 def admin() -> Iterator[tuple[str, str]]:
     user = "tdmtest" + secrets.token_hex(3)
@@ -77,17 +59,6 @@ def tandem(
     lab: Any, node: str, *args: str, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     return lab.exec(node, [TANDEM, *args], timeout=timeout)
-
-
-def client(lab: Any, tmp: Path, what: str, *nodes: str) -> dict[str, list[str]]:
-    """Run setup or an action on pcmk-1 through tandem.api.remote: {lines, errors}."""
-    import json
-
-    script = tmp / "api_client.py"
-    script.write_text(CLIENT_SCRIPT)
-    p = lab.exec("pcmk-1", [PYTHON, str(script), what, *nodes], timeout=300)
-    assert p.returncode == 0, p.stderr
-    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "") -> Any:
@@ -142,10 +113,7 @@ def node_online(m: dict[str, float], node: str) -> float | None:
     return m.get(f'ha_cluster_pacemaker_nodes{{node="{node}",status="online",type="member"}}')
 
 
-def test_cluster_from_one_node_through_the_daemons(
-    lab: Any, admin: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    tmp = tmp_path_factory.mktemp("api-e2e")
+def test_cluster_from_one_node_through_the_daemons(lab: Any, admin: tuple[str, str]) -> None:
     user, password = admin
 
     # 1. host auth from pcmk-1 (both daemons were started at boot by the lab)
@@ -161,16 +129,18 @@ def test_cluster_from_one_node_through_the_daemons(
     assert st.stdout == "pcmk-1: Online\npcmk-2: Online\n", st.stderr
 
     # 2. cluster setup: every node's daemon writes corosync.conf and the same authkey
-    res = client(lab, tmp, "setup", "pcmk-1", "pcmk-2")
-    assert res["errors"] == [] and res["lines"][-1] == "Cluster has been successfully set up."
+    p = tandem(lab, "pcmk-1", "cluster", "setup", "--name", "mycluster", "pcmk-1", "pcmk-2")
+    assert p.returncode == 0, p.stderr
+    assert "pcmk-2: successful distribution of the file 'corosync.conf'" in p.stdout
+    assert p.stdout.splitlines()[-1] == "Cluster has been successfully set up."
     keys = [lab.node_path(n, "/etc/corosync/authkey").read_bytes() for n in ("pcmk-1", "pcmk-2")]
     assert keys[0] == keys[1] and len(keys[0]) >= 16
     assert "pcmk-2" in lab.node_path("pcmk-2", "/etc/corosync/corosync.conf").read_text()
 
     # 3. cluster start --all through the daemons
-    res = client(lab, tmp, "start", "pcmk-1", "pcmk-2")
-    assert res == {"lines": ["pcmk-1: Starting Cluster...", "pcmk-2: Starting Cluster..."],
-                   "errors": []}
+    p = tandem(lab, "pcmk-1", "cluster", "start", "--all")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "pcmk-1: Starting Cluster...\npcmk-2: Starting Cluster...\n"
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "both online")
 
     # 4. /metrics agrees with tandem status
@@ -189,13 +159,15 @@ def test_cluster_from_one_node_through_the_daemons(
     wait_for(lambda: placement_agrees(lab, "pcmk-1", "pcmk-2"), 60, "metrics vs status")
 
     # 5. stop and start pcmk-2 from pcmk-1
-    res = client(lab, tmp, "stop", "pcmk-2")  # two phases: tandemd, then corosync
-    assert res == {"lines": ["pcmk-2: Stopping Cluster (tandemd)...",
-                             "pcmk-2: Stopping Cluster (corosync)..."], "errors": []}
+    p = tandem(lab, "pcmk-1", "cluster", "stop", "pcmk-2")  # two phases: tandemd, corosync
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (
+        "pcmk-2: Stopping Cluster (tandemd)...\npcmk-2: Stopping Cluster (corosync)...\n"
+    )
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1"}, 90, "pcmk-2 offline")
     assert tandem(lab, "pcmk-2", "status").returncode != 0  # its cluster is stopped
-    res = client(lab, tmp, "start", "pcmk-2")
-    assert res["errors"] == [], res
+    p = tandem(lab, "pcmk-1", "cluster", "start", "pcmk-2")
+    assert p.returncode == 0 and p.stdout == "pcmk-2: Starting Cluster...\n", p.stderr
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "pcmk-2 back")
 
     # 6. crash pcmk-1: PCSD Status on pcmk-2 answers Offline, metrics follow
