@@ -302,9 +302,15 @@ class Assigner:
         active = [i for i in cs.instances if len(i.current) == 1]
         rest = [i for i in cs.instances if i not in active]
         for inst in active + rest:
-            for n, c in per_node.items():
-                if c >= cs.node_max and n in inst.allowed:
+            for n in list(inst.allowed):
+                if inst.allowed[n] <= -INF:
+                    continue
+                if per_node.get(n, 0) >= cs.node_max:
                     inst.add_score(n, -INF, f"clone {cs.id} already has clone-node-max instances on {n}", "clone")
+                elif not self.available(n):
+                    inst.add_score(n, -INF, f"{n} cannot run clone instances now", "clone")
+                elif inst.allowed[n] < 0:
+                    inst.add_score(n, -INF, f"negative score for {inst.id} on {n}", "clone")
             node = self.assign(inst)
             if node is not None:
                 per_node[node] = per_node.get(node, 0) + 1
