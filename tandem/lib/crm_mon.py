@@ -30,7 +30,7 @@ from tandem.cib.unpack import ROLE_STOPPED, ClusterState, norm_role
 Positions = Mapping[str, tuple[str, Sequence[str]]]
 
 
-def _node_lines(state: ClusterState) -> list[str]:
+def _node_lines(state: ClusterState, positions: Positions | None = None) -> list[str]:
     online: list[str] = []
     offline: list[str] = []
     special: list[str] = []
@@ -47,7 +47,10 @@ def _node_lines(state: ClusterState) -> list[str]:
         elif n.maintenance:
             special.append(f"Node {name}: maintenance")
         elif n.standby:
-            active = any(name in state.running_on(r) for r in state.history)
+            if positions is not None:
+                active = any(name in nodes for _role, nodes in positions.values())
+            else:
+                active = any(name in state.running_on(r) for r in state.history)
             special.append(f"Node {name}: standby" + (" (with active resources)" if active else ""))
         else:
             online.append(name)
@@ -124,23 +127,58 @@ def _resource_lines(cib: Cib, state: ClusterState, rsc: Resource, positions: Pos
             lines.append(_prim_line(cib, state, m, positions, ctx, "      ", blocked_ids))
         return lines
     if isinstance(rsc, Clone):
-        child = rsc.child.id if rsc.child is not None else ""
-        kind = "Promotable" if rsc.promotable else ""
-        lines = [f"    * Clone Set: {rsc.id} [{child}]" + (f" ({kind.lower()})" if kind else "") + ":"]
-        started: list[str] = []
-        for p in rsc.iter_primitives():
-            for key in state.history:
-                if key == p.id or key.startswith(p.id + ":"):
-                    started.extend(state.running_on(key))
-        if started:
-            lines.append(f"      * Started: [ {' '.join(sorted(set(started)))} ]")
-        stopped = [n for n in state.nodes if n not in started]
-        if stopped:
-            lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
-        return lines
+        return _clone_lines(cib, state, rsc, positions, ctx, blocked_ids)
     if isinstance(rsc, Bundle):
         return [f"    * Container bundle: {rsc.id}:"]
     return []
+
+
+def _clone_lines(
+    cib: Cib,
+    state: ClusterState,
+    rsc: Clone,
+    positions: Positions | None,
+    ctx: RuleContext,
+    blocked_ids: set[str] | None,
+) -> list[str]:
+    child = rsc.child
+    cid = child.id if child is not None else ""
+    meta = _meta(cib, rsc, ctx)
+    unique = is_true(meta.get("globally-unique"))
+    flag = " (promotable)" if rsc.promotable else (" (unique)" if unique else "")
+    lines = [f"    * Clone Set: {rsc.id} [{cid}]{flag}:"]
+    try:
+        count = int(meta.get("clone-max", len(state.nodes)))
+    except ValueError:
+        count = len(state.nodes)
+    ids = [f"{cid}:{i}" for i in range(count)]
+    where: dict[str, list[str]] = {}
+    for iid in ids:
+        if positions is not None and iid in positions:
+            where[iid] = list(positions[iid][1])
+        else:
+            where[iid] = state.running_on(iid)
+    if positions is None and not unique:
+        # anonymous history may be recorded under the bare child id
+        for key in (cid,):
+            for n in state.running_on(key):
+                if not any(n in v for v in where.values()):
+                    where.setdefault(key, []).append(n)
+    if unique and isinstance(child, Primitive):
+        for iid in ids:
+            nodes = where.get(iid, [])
+            status = f"Started {nodes[0]}" if len(nodes) == 1 else (
+                f"Started [ {' '.join(nodes)} ]" if nodes else "Stopped"
+            )
+            lines.append(f"      * {iid}\t({child.agent}):\t {status}")
+        return lines
+    started = sorted({n for v in where.values() for n in v})
+    if started:
+        lines.append(f"      * Started: [ {' '.join(started)} ]")
+    stopped = sorted(n for n in state.nodes if n not in started)
+    if stopped:
+        lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
+    return lines
 
 
 def _counts(cib: Cib, ctx: RuleContext) -> tuple[int, int]:
@@ -181,7 +219,7 @@ def render_cluster_status(
     if title:
         lines.append(title)
     lines.append("  * Node List:")
-    lines.extend(_node_lines(state))
+    lines.extend(_node_lines(state, positions))
     lines.append("")
     lines.append("  * Full List of Resources:")
     tops = list(cib.resources)

@@ -41,6 +41,22 @@ def _section(lines: list[str], title: str) -> list[str]:
     return _norm(out)
 
 
+def _status(lines: list[str], title: str) -> list[str]:
+    """A status section: up to the next section title (it contains blank lines)."""
+    stops = {"Transition Summary:", "Executing Cluster Transition:", "Assignment Scores:"}
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if line.strip() == title:
+            inside = True
+            continue
+        if inside and line.strip() in stops:
+            break
+        if inside:
+            out.append(line)
+    return _norm(out)
+
+
 def _scores(lines: list[str]) -> list[str]:
     return sorted(
         WS.sub(" ", line.strip().removeprefix("* ").strip())
@@ -82,3 +98,7 @@ def test_case(name: str) -> None:
     assert got_scores == want_scores, "\n".join(
         difflib.unified_diff(want_scores, got_scores, "expected", "tandem", lineterm="")
     )
+    want_lines = summary_path.read_text().splitlines()
+    for title in ("Current cluster status:", "Revised Cluster Status:"):
+        want, got = _status(want_lines, title), _status(out, title)
+        assert got == want, "\n".join(difflib.unified_diff(want, got, "expected", "tandem", lineterm=""))
