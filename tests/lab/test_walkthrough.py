@@ -72,6 +72,7 @@ def test_2_cluster_creation(wt: Walkthrough, admin: tuple[str, str]) -> None:
     p = wt.host_auth(*admin)
     assert p.stdout == "pcmk-1: Authorized\npcmk-2: Authorized\n"
     wt.setup_and_start()
+    assert wt.setup_route == "api"  # from pcmk-1 only, through both nodes' tandemd-api
     wait_for(wt.both_online, 60, "both nodes online with quorum", poll=0.5)
     out = wt.tandem("pcmk-1", "status").stdout
     assert "Cluster name: mycluster" in out
@@ -141,10 +142,12 @@ def test_5_vip_failover_and_no_failback(wt: Walkthrough) -> None:
     assert wt.vip_nodes() == [other]  # no failback
     assert wt.where(other) == {"ClusterIP": other}
 
-    if other != "pcmk-1":  # as the walkthrough: stop/start pcmk-2 moves it back
-        wt.stop_node(other)
+    if other != "pcmk-1":  # as the walkthrough: stop/start pcmk-2 (from pcmk-1) moves it back
+        p = wt.stop_node(other, via="pcmk-1")
+        assert p.returncode == 0, p.stderr
         wait_for(lambda: wt.vip_nodes() == ["pcmk-1"], 60, "the VIP back on pcmk-1")
-        assert wt.start_node(other).returncode == 0
+        p = wt.start_node(other, via="pcmk-1")
+        assert p.returncode == 0, p.stderr
         wait_for(wt.both_online, 60, "both online")
 
 
