@@ -423,6 +423,17 @@ def cluster_cib_push(file: str) -> None:
     push_file(file)
 
 
+def _attach_auth() -> None:
+    """pcs 0.9's ``cluster auth`` spelling of ``host auth`` (management API layer)."""
+    try:
+        from tandem.cli.host import auth_command
+    except ImportError:
+        return
+    cluster.add_command(auth_command, "auth")
+
+
+_attach_auth()
+
 COMMANDS = [cluster]
 
 __all__ = ["COMMANDS", "TandemError"]

@@ -205,10 +205,7 @@ def pcsd_lines(nodes: list[str]) -> list[str]:
         states = pcsd_status(nodes)
     except Exception:  # noqa: BLE001 - the status must print even if the API layer fails
         return []
-    label = {"Unauthorized": "Unable to authenticate"}
-    return ["PCSD Status:"] + [
-        f"  {n}: {label.get(states.get(n, ''), states.get(n, 'Offline'))}" for n in sorted(nodes)
-    ]
+    return ["PCSD Status:"] + [f"  {n}: {states.get(n) or 'Offline'}" for n in sorted(nodes)]
 
 
 @click.command("status")
