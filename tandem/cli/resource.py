@@ -643,20 +643,32 @@ def clear_cmd(args: tuple[str, ...]) -> None:
     run(lambda env: lib.clear(env, rsc, node, promoted=promoted))
 
 
+def _cleanup(args: tuple[str, ...], refresh: bool) -> None:
+    from tandem.lib.commands import resource_move as lib
+
+    name = "refresh" if refresh else "cleanup"
+    flags = Flags(args, ["--strict", "--force"])
+    require_live_not_file(f"resource {name}")
+    options = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in flags.args if "=" in a}
+    positional = [a for a in flags.args if "=" not in a]
+    if len(positional) > 1 or set(options) - {"node"}:
+        fail(f"Usage: tandem resource {name} [RESOURCE] [node=NODE]")
+    rsc = positional[0] if positional else None
+    run(lambda env: lib.cleanup(env, rsc, options.get("node"), refresh=refresh))
+
+
 @resource.command("cleanup", context_settings=ARGS)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def cleanup_cmd(args: tuple[str, ...]) -> None:
     """cleanup [RESOURCE] [node=NODE]: forget failures (live cluster only)."""
-    from tandem.lib.commands import resource_move as lib
+    _cleanup(args, False)
 
-    flags = Flags(args, ["--strict"])
-    require_live_not_file("resource cleanup")
-    options = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in flags.args if "=" in a}
-    positional = [a for a in flags.args if "=" not in a]
-    if len(positional) > 1 or set(options) - {"node"}:
-        fail("Usage: tandem resource cleanup [RESOURCE] [node=NODE]")
-    rsc = positional[0] if positional else None
-    run(lambda env: lib.cleanup(env, rsc, options.get("node")))
+
+@resource.command("refresh", context_settings=ARGS)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def refresh_cmd(args: tuple[str, ...]) -> None:
+    """refresh [RESOURCE] [node=NODE]: forget every history, so the cluster probes again."""
+    _cleanup(args, True)
 
 
 COMMANDS = [resource]

@@ -462,8 +462,15 @@ def cleanup(
     node: str | None = None,
     *,
     client: object | None = None,
-) -> None:
-    """Forget failures (fail counts, failed operations) of RSC or every resource; live only."""
+    refresh: bool = False,
+) -> int:
+    """Forget failures (fail counts, failed operations) of RSC or every resource; live only.
+
+    As ``crm_resource --cleanup``: only the (node, resource) pairs with a failure
+    on record are cleaned; ``refresh`` forgets every history (``--refresh``), so
+    the DC probes again.  The operations come from the controller's
+    ``cleanup_ops``; returns how many operations were sent.
+    """
     if not env.is_cib_live:
         env.report(error("LIVE_ENVIRONMENT_REQUIRED", NOT_LIVE, command="resource cleanup"))
         env.raise_if_errors()
@@ -476,33 +483,24 @@ def cleanup(
         from tandem.daemon import client as daemon_client
 
         client = daemon_client
-    fn = getattr(client, "cleanup", None)
-    if fn is not None:
-        fn(resource=rsc, node=node)
-    else:
-        # Without a dedicated call: delete the history and the fail counts.
-        ops = []
-        node_sel = f"[@uname='{node}']" if node else ""
-        rsc_sel = f"[@id='{rsc}']" if rsc else ""
-        ops.append({
-            "op": "delete",
-            "xpath": f"/cib/status/node_state{node_sel}/lrm/lrm_resources/lrm_resource{rsc_sel}",
-            "missing_ok": True,
-        })
-        name_sel = (
-            f"[starts-with(@name,'fail-count-{rsc}#') or starts-with(@name,'last-failure-{rsc}#')]"
-            if rsc
-            else "[starts-with(@name,'fail-count-') or starts-with(@name,'last-failure-')]"
-        )
-        ops.append({
-            "op": "delete",
-            "xpath": f"/cib/status/node_state{node_sel}/transient_attributes//nvpair{name_sel}",
-            "missing_ok": True,
-        })
+    from tandem.daemon.controller.status import cleanup_ops
+
+    ops = cleanup_ops(rsc, node) if refresh else cleanup_ops(rsc, node, cib=env.get_cib())
+    if ops:
         client.apply(ops)  # type: ignore[attr-defined]
     what = f"resource '{rsc}'" if rsc else "all resources"
-    env.report(_info("CLEANED_UP", f"Cleaned up {what}" + (f" on {node}" if node else ""),
-                     resource=rsc, node=node))
+    where = f"on {node}" if node else "on all nodes"
+    env.report(
+        _info(
+            "CLEANED_UP",
+            f"{'Refreshed' if refresh else 'Cleaned up'} {what} {where}"
+            + ("" if ops or refresh else " (no failures recorded)"),
+            resource=rsc,
+            node=node,
+            operations=len(ops),
+        )
+    )
+    return len(ops)
 
 
 def leftover_move_constraints(cib_root: etree._Element) -> list[Report]:

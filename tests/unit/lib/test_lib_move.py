@@ -157,17 +157,27 @@ def test_move_and_cleanup_refused_on_a_file(make_env, backend):
         assert exc.value.code == "LIVE_ENVIRONMENT_REQUIRED"
 
 
-def test_cleanup_uses_the_daemon_client(cluster, metadata):
+def test_cleanup_sends_only_failed_pairs_refresh_sends_all(cluster, metadata):
     calls = []
 
     class Client:
         def apply(self, ops):
             calls.append(ops)
 
-    resource_move.cleanup(_env(cluster, metadata), "WebSite", client=Client())
+    # nothing failed: cleanup sends no (empty) batch
+    assert resource_move.cleanup(_env(cluster, metadata), "WebSite", client=Client()) == 0
+    assert calls == []
+    ns = cluster.root.find("status/node_state[@uname='pcmk-1']")
+    ta = etree.SubElement(etree.SubElement(ns, "transient_attributes", id="1"),
+                          "instance_attributes", id="status-1")
+    etree.SubElement(ta, "nvpair", id="status-1-fc", name="fail-count-WebSite#monitor_10000",
+                     value="1")
+    assert resource_move.cleanup(_env(cluster, metadata), "WebSite", client=Client()) > 0
     xpaths = [op["xpath"] for op in calls[0]]
     assert any("lrm_resource[@id='WebSite']" in x for x in xpaths)
     assert any("fail-count-WebSite#" in x for x in xpaths)
+    resource_move.cleanup(_env(cluster, metadata), None, client=Client(), refresh=True)
+    assert any("lrm_resource" in op["xpath"] for op in calls[1])
 
 
 def test_leftover_move_constraints(cluster, metadata):
