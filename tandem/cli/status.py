@@ -160,16 +160,9 @@ def warning_lines(root: etree._Element) -> list[str]:
     has_stonith = bool(root.xpath("configuration/resources//primitive[@class='stonith']"))
     if _fencing_enabled(root) and not has_stonith:
         out.append("No stonith devices and stonith-enabled is not false")
-    moved = sorted(set(root.xpath("//constraints/rsc_location[starts-with(@id, 'cli-')]/@rsc")))
-    if moved:
-        out.append(
-            "Following resources have been moved and their move constraints are still in "
-            "place: " + ", ".join(f"'{r}'" for r in moved)
-        )
-        out.append(
-            "Run 'tandem constraint location' or 'tandem resource clear <resource id>' "
-            "to view or remove the constraints, respectively"
-        )
+    from tandem.lib.commands.resource_move import leftover_move_constraints
+
+    out.extend(r.message for r in leftover_move_constraints(root))
     return out
 
 

@@ -522,6 +522,7 @@ def leftover_move_constraints(cib_root: etree._Element) -> list[Report]:
                 resources.append(rsc)
     if not ids:
         return []
+    resources.sort()
     names = ", ".join(f"'{r}'" for r in resources)
     return [
         warning(
