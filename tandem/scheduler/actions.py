@@ -28,6 +28,7 @@ UNRUNNABLE_FIRST_BLOCKS = 4
 RESTART = 8
 ORDERED = 16
 ASYMMETRIC = 32  # one-way order: an unrunnable first only blocks a required then
+ONE_OR_MORE = 64  # input of a require-all=false set: the then is blocked only when all are
 
 
 @dataclass(eq=False)
@@ -89,15 +90,25 @@ class Graph:
             queued.discard(id(a))
             changed: list[Action] = []
             for then, flags in a.outputs:
+                if flags & ONE_OR_MORE:
+                    if not a.runnable and then.runnable and all(
+                        not f.runnable for f, fl in then.inputs if fl & ONE_OR_MORE
+                    ):
+                        then.runnable = False
+                        changed.append(then)
+                    continue
                 if flags & UNRUNNABLE_FIRST_BLOCKS and not a.runnable and then.runnable:  # noqa: SIM102
                     # A pseudo/optional first that will not happen does not block.
                     if not (flags & ASYMMETRIC and then.optional):
                         then.runnable = False
                         same_rsc_move = a.rsc == then.rsc and a.task == "stop"
                         if then.reason is None and not same_rsc_move:
-                            then.reason = (
-                                a.reason if a.pseudo and a.reason else f"unrunnable {a.rsc} {a.task}"
-                            )
+                            if a.task == "one-or-more":
+                                then.reason = f"unrunnable {a.rsc}"
+                            else:
+                                then.reason = (
+                                    a.reason if a.pseudo and a.reason else f"unrunnable {a.rsc} {a.task}"
+                                )
                         changed.append(then)
                 if (
                     flags & FIRST_IMPLIES_THEN

@@ -992,9 +992,22 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
                         one(a, s.action or "start", b, s.action or "start", kind, sym)
                 seq.append(rids)
             for i in range(len(seq) - 1):
+                fa = o.sets[i].action or "start"
+                ta = o.sets[i + 1].action or "start"
+                if not o.sets[i].require_all:
+                    # one member of this set is enough for the next set to go ahead
+                    gate = graph.new(f"one-or-more:{o.sets[i].id}", "one-or-more", None)
+                    gate.pseudo = True
+                    for a in seq[i]:
+                        for f in [x for r in first_end(a, fa) for x in actions_of(r, fa)]:
+                            A.Graph.order(f, gate, A.ORDERED | A.ONE_OR_MORE)
+                    for b in seq[i + 1]:
+                        for t in [x for r in then_end(b, ta) for x in actions_of(r, ta)]:
+                            A.Graph.order(gate, t, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)
+                    continue
                 for a in seq[i]:
                     for b in seq[i + 1]:
-                        one(a, o.sets[i].action or "start", b, o.sets[i + 1].action or "start", kind, sym)
+                        one(a, fa, b, ta, kind, sym)
             continue
         if o.first is None or o.then is None:
             continue
