@@ -392,6 +392,18 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
             state.have_quorum or state.options.no_quorum_policy == "ignore" or state.nodes[n].online
         )
 
+    if (
+        not state.have_quorum
+        and state.options.no_quorum_policy in ("suicide", "fence")
+        and state.options.fencing_enabled
+        and have_fencing
+    ):
+        # no-quorum-policy=fence: this partition fences every node in it
+        for n in node_order:
+            info = state.nodes[n]
+            if info.online and not info.unclean:
+                info.unclean = True
+                info.fence_reason = "cluster does not have quorum"
     for r in rscs:
         rechecks.extend(_apply_failures(r, cib, state, node_order, can_fence))
 
@@ -1041,7 +1053,11 @@ def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
     if len(cur) > 1:
         if nxt is not None and start_ok:
             verb = "Recover" if r.failed else ("Restart" if nxt in cur else "Move")
-            why = "being multiply active" if r.multiple_active == "stop_unexpected" else None
+            why = (
+                "being multiply active"
+                if r.multiple_active == "stop_unexpected" and verb == "Recover"
+                else None
+            )
             return [_fmt(verb, r.id, nxt, why, False)]
         return [_fmt("Stop", r.id, n, "node availability", False) for n in cur]
     if cur and nxt is not None and start is not None:
