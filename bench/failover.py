@@ -291,8 +291,8 @@ def run_crash_and_failback(w: Walkthrough, pr: Prober) -> tuple[Run, Run]:
 
 def run_httpd(w: Walkthrough, pr: Prober) -> Run:
     before = w.fail_count(w.cib("pcmk-1"), "pcmk-1", "WebSite")
-    t0 = time.time()
-    w.kill_httpd("pcmk-1")
+    w.kill_httpd("pcmk-1")  # waits for a monitor run to end, then kills
+    t0 = w.killed_at
     wait_for(lambda: w.curl().endswith("pcmk-1</body></html>"), 30, "pcmk-1 serving again")
     down = pr.outage(t0, t0, "pcmk-1")
     wait_for(lambda: w.fail_count(w.cib("pcmk-1"), "pcmk-1", "WebSite") > before, 30, "fail count")

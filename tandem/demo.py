@@ -58,6 +58,15 @@ Colocation Constraints:
 """
 
 
+def _zombie(pid: int) -> bool:
+    """True if ``pid`` is dead but not reaped yet (or already gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
 class StepFailed(AssertionError):
     """A bounded wait ran out: the message says what was awaited and what was last seen."""
 
@@ -141,6 +150,7 @@ class Walkthrough:
         self.tandem_bin = str(venv / "bin" / "tandem")
         self.python_bin = str(venv / "bin" / "python")
         self.setup_route = ""  # "api" or "lab-host", once set up
+        self.killed_at = 0.0  # time.time() of the last kill_httpd's first SIGKILL
 
     # ------------------------------------------------------------------ running things
 
@@ -392,10 +402,18 @@ class Walkthrough:
                 break
             seen = seen or running
             time.sleep(0.01)
-        pids = self.lab.node_pids(node, "apache2")
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        # Until none is left: a child that the parent forked between the listing and
+        # the kill would otherwise live on (and keep the resource's cgroup populated).
+        pids: list[int] = []
+        self.killed_at = time.time()
+        for _ in range(50):
+            alive = [p for p in self.lab.node_pids(node, "apache2") if not _zombie(p)]
+            if not alive:
+                break
+            for pid in alive:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            pids += [p for p in alive if p not in pids]
         self.echo(f"[lab host]# kill -9 {' '.join(map(str, pids))}   # every apache2 of {node}")
         return pids
 
