@@ -108,7 +108,9 @@ def run_simulate(
     if simulate and not quiet:
         out.append("Executing Cluster Transition:")
         out.extend(f"  * {line}" for line in result.executed())
-        if exec_date and not when and exec_date.isdigit():
+        if when:
+            out.append(f"Setting effective cluster time: {when}")
+        elif exec_date and exec_date.isdigit():
             out.append(f"Using the original execution date of: {now.strftime('%Y-%m-%d %H:%M:%SZ')}")
         out.append("")
         positions = {}

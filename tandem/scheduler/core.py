@@ -812,6 +812,9 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
             m = graph.new(r.id, "monitor", n, op.interval_ms, optional=False)
             if n in stops:
                 A.Graph.order(stops[n], m, A.UNRUNNABLE_FIRST_BLOCKS | A.ORDERED)
+            for p in acts["probes"]:  # type: ignore[union-attr]
+                if p.node == n:
+                    A.Graph.order(p, m, A.ORDERED)
             acts["monitors"].append(m)  # type: ignore[union-attr]
     acts["restart"] = restart
     if not r.managed:
