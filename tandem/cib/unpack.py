@@ -120,7 +120,7 @@ class OpRecord:
         return f"{self.task}_{self.interval_ms}"
 
 
-@dataclass
+@dataclass(slots=True)
 class RscHistory:
     """One resource's operation history on one node, digested."""
 
@@ -295,8 +295,23 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
             lrs = lrm.find("lrm_resources")
             if lrs is None:
                 continue
+            uname = info.uname
             for lr in lrs.iterfind("lrm_resource"):
                 rid = lr.get("id", "")
+                only = lr.find("lrm_rsc_op")
+                if only is not None and only.getnext() is None and rid in config_prims:
+                    g = only.get
+                    if (
+                        g("operation") == "monitor"
+                        and g("interval", "0") == "0"
+                        and g("rc-code") == "7"
+                        and g("op-status", "0") == "0"
+                        and g("call-id", "-1") != "-1"
+                    ):
+                        # the common case on big clusters: probed, not running here
+                        h = RscHistory(rsc_id=rid, node=uname, ops=[], role=ROLE_STOPPED, probed=True)
+                        history.setdefault(rid, {})[uname] = h
+                        continue
                 ops = []
                 for op in lr.iterfind("lrm_rsc_op"):
                     g = op.get  # bound once: attribute lookups dominate on big CIBs
