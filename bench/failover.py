@@ -123,13 +123,20 @@ class Prober:
     def outage(self, since: float, fault: float | None, who: str) -> float:
         """From the last good answer before the first bad one after ``since`` (or from
         ``fault``) to the first good answer from node ``who`` after it."""
-        s = [x for x in self.samples() if x[0] >= since - 1.0]
-        bad = next((i for i, x in enumerate(s) if x[0] >= since and not x[1]), None)
-        if bad is None:
-            raise RuntimeError("the prober saw no outage")
-        good_after = next((x[0] for x in s[bad:] if x[1] and x[2] == who), None)
-        if good_after is None:
-            raise RuntimeError(f"the prober never saw {who} serve again")
+        deadline = time.monotonic() + 5  # the prober's next sample may still be on its way
+        while True:
+            s = [x for x in self.samples() if x[0] >= since - 1.0]
+            bad = next((i for i, x in enumerate(s) if x[0] >= since and not x[1]), None)
+            good_after = None
+            if bad is not None:
+                good_after = next((x[0] for x in s[bad:] if x[1] and x[2] == who), None)
+            if good_after is not None:
+                break
+            if time.monotonic() > deadline:
+                what = "no outage" if bad is None else f"{who} never serve again"
+                raise RuntimeError(f"the prober saw {what}")
+            time.sleep(0.1)
+        assert bad is not None
         if fault is not None:
             start = fault
         else:
