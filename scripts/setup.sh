@@ -33,3 +33,21 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/tandem --version >/dev/null
 echo "setup: done ($(.venv/bin/tandem --version))"
+
+# The management daemon is enabled on install (pcsd's convention). "Enabled" is
+# tandem's own marker, read by the lab's node init and by the systemd units;
+# with systemd running, install the units (pointing at this checkout's venv)
+# and start tandemd-api now. Without systemd (containers, CI) nothing is started.
+mkdir -p /etc/tandem/enabled
+touch /etc/tandem/enabled/api
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  venv_bin="$(pwd)/.venv/bin"
+  sed "s|^ExecStart=.*|ExecStart=${venv_bin}/tandemd-api|" tandem/api/tandemd-api.service \
+    > /etc/systemd/system/tandemd-api.service
+  sed -e "s|/usr/bin/env tandem|${venv_bin}/tandem|" tandem/daemon/tandem-cluster.service \
+    > /etc/systemd/system/tandem-cluster.service
+  systemctl daemon-reload
+  systemctl enable --now tandemd-api.service >/dev/null 2>&1 || echo "setup: could not start tandemd-api (see journalctl -u tandemd-api)"
+  systemctl enable tandem-cluster.service >/dev/null 2>&1 || true
+  echo "setup: tandemd-api enabled and started (systemd)"
+fi
