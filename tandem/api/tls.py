@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import socket
 import ssl
 from pathlib import Path
@@ -20,18 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-
-def _write_private(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+from tandem.util.files import write_private_file
 
 
 def generate_self_signed(cert_path: Path, key_path: Path, hostname: str | None = None) -> None:
@@ -54,7 +42,7 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str | None =
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    _write_private(
+    write_private_file(
         key_path,
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -63,7 +51,7 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str | None =
         ),
         0o600,
     )
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_private_file(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def ensure_certificate(cert_path: Path, key_path: Path) -> bool:

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tandem.corosync.transport import NodeInfo
 from tandem.errors import CorosyncError, Report, ReportList, UsageError, error
+from tandem.util.files import write_private_file
 
 COROSYNC_CONF = Path("/etc/corosync/corosync.conf")
 COROSYNC_AUTHKEY = Path("/etc/corosync/authkey")
@@ -651,21 +652,6 @@ class CorosyncConf:
 def generate_authkey() -> bytes:
     """256 random bytes, as pcs (settings.corosync_authkey_bytes) and corosync-keygen."""
     return os.urandom(AUTHKEY_BYTES)
-
-
-def write_private_file(path: str | os.PathLike[str], data: bytes, mode: int) -> None:
-    """Write atomically with ``mode`` from the start (never readable by others meanwhile)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, p)
 
 
 def write_authkey(
