@@ -21,15 +21,15 @@ groups, colocations with clones, notifications, interleave.
 
 from __future__ import annotations
 
-from tandem.cib import scores as S
 from tandem.cib.model import Clone, Primitive, resolve
 from tandem.cib.options import is_true
 from tandem.cib.rules import RuleContext
 from tandem.cib.unpack import ClusterState, RscHistory
-from tandem.scheduler.provenance import Contribution, NullRecorder
+from tandem.scheduler.provenance import NullRecorder
+from tandem.scheduler.rsc import Scored
 
 
-class CloneState:
+class CloneState(Scored):
     kind = "clone"
 
     def __init__(self, cid: str, unique: bool, node_max: int, recorder: NullRecorder) -> None:
@@ -43,17 +43,6 @@ class CloneState:
         self.params: dict[str, str] = {}
         self.meta: dict[str, str] = {}
         self.prim = None
-
-    def add_score(self, node: str, amount: int, label: str, kind: str, source: str | None = None) -> None:
-        if node not in self.allowed:
-            return
-        self.allowed[node] = S.add(self.allowed[node], amount)
-        if self.rec.enabled:
-            self.rec.contribute(self.id, node, Contribution(label, amount, kind, source))
-
-    def ensure_node(self, node: str, initial: int = 0) -> None:
-        if node not in self.allowed:
-            self.allowed[node] = initial
 
 
 def supported(top: Clone) -> bool:

@@ -33,7 +33,30 @@ class Coloc:
     influence: bool
 
 
-class Rsc:
+class Scored:
+    """Node scores with provenance, shared by resources, groups and clones.
+
+    Why a mixin: all three keep ``allowed`` and record each contribution the
+    same way; subclasses set ``id``, ``allowed`` and ``rec``.
+    """
+
+    id: str
+    allowed: dict[str, int]
+    rec: NullRecorder
+
+    def add_score(self, node: str, amount: int, label: str, kind: str, source: str | None = None) -> None:
+        if node not in self.allowed:
+            return
+        self.allowed[node] = S.add(self.allowed[node], amount)
+        if self.rec.enabled:
+            self.rec.contribute(self.id, node, Contribution(label, amount, kind, source))
+
+    def ensure_node(self, node: str, initial: int = 0) -> None:
+        if node not in self.allowed:
+            self.allowed[node] = initial
+
+
+class Rsc(Scored):
     """A primitive being scheduled."""
 
     kind = "primitive"
@@ -105,18 +128,6 @@ class Rsc:
         self.clone: object | None = None
         self.failure_ignored = False
 
-    # ---- scores with provenance
-    def add_score(self, node: str, amount: int, label: str, kind: str, source: str | None = None) -> None:
-        if node not in self.allowed:
-            return
-        self.allowed[node] = S.add(self.allowed[node], amount)
-        if self.rec.enabled:
-            self.rec.contribute(self.id, node, Contribution(label, amount, kind, source))
-
-    def ensure_node(self, node: str, initial: int = 0) -> None:
-        if node not in self.allowed:
-            self.allowed[node] = initial
-
     @property
     def current_node(self) -> str | None:
         return self.current[0] if self.current else None
@@ -165,7 +176,7 @@ def primitive_meta(prim: Primitive, cib_rsc_defaults: list, ctx: RuleContext, pa
     return meta
 
 
-class GroupState:
+class GroupState(Scored):
     """A group's own scores (printed as ``pcmk__group_assign``); members do the placing."""
 
     kind = "group"
@@ -179,14 +190,3 @@ class GroupState:
         self.params: dict[str, str] = {}
         self.meta: dict[str, str] = {}
         self.prim = None
-
-    def add_score(self, node: str, amount: int, label: str, kind: str, source: str | None = None) -> None:
-        if node not in self.allowed:
-            return
-        self.allowed[node] = S.add(self.allowed[node], amount)
-        if self.rec.enabled:
-            self.rec.contribute(self.id, node, Contribution(label, amount, kind, source))
-
-    def ensure_node(self, node: str, initial: int = 0) -> None:
-        if node not in self.allowed:
-            self.allowed[node] = initial
