@@ -675,9 +675,21 @@ def distribute_cluster_config(
     entries = _entries(known, nodes)
     if entries:
         body["known_hosts"] = entries
+    return _post_all(nodes, "/api/v1/cluster/setup", body, timeout, known, transport)
+
+
+def _post_all(
+    targets: Iterable[str],
+    path: str,
+    body: Mapping[str, Any],
+    timeout: float,
+    known: KnownHosts,
+    transport: Transport | None,
+) -> dict[str, NodeResult]:
+    """POST ``body`` to ``path`` on every target; an HTTP 200 answer counts as "Succeeded"."""
     return run_sync(
         _call_all(
-            nodes, "/api/v1/cluster/setup", body, timeout, known, transport,
+            list(targets), path, body, timeout, known, transport,
             lambda n, d: NodeResult(n, "ok", "Succeeded", d),
         )
     )
@@ -701,12 +713,7 @@ def share_known_hosts(
     """
     known = _load_known(known_hosts)
     entries = _entries(known, names)
-    return run_sync(
-        _call_all(
-            list(targets), "/api/v1/known-hosts", {"known_hosts": entries}, timeout, known,
-            transport, lambda n, d: NodeResult(n, "ok", "Succeeded", d),
-        )
-    )
+    return _post_all(targets, "/api/v1/known-hosts", {"known_hosts": entries}, timeout, known, transport)
 
 
 def unshare_known_hosts(
@@ -721,12 +728,7 @@ def unshare_known_hosts(
     ``host deauth`` calls it when this node is in a cluster, as pcs does.
     """
     known = _load_known(known_hosts)
-    return run_sync(
-        _call_all(
-            list(targets), "/api/v1/known-hosts", {"remove": list(names)}, timeout, known,
-            transport, lambda n, d: NodeResult(n, "ok", "Succeeded", d),
-        )
-    )
+    return _post_all(targets, "/api/v1/known-hosts", {"remove": list(names)}, timeout, known, transport)
 
 
 def raise_for_failures(results: Mapping[str, NodeResult]) -> None:
