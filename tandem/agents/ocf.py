@@ -175,8 +175,13 @@ def meta_env_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class EnvInput:
-    """Everything that goes into an OCF agent's environment."""
+class AgentCall:
+    """One action of one resource's agent: the fields every layer passes along.
+
+    Why a base: the runner's request and the environment input carry the same
+    call; ``params``/``meta`` are frozen copies so a caller's later edits
+    cannot change an invocation already handed over.
+    """
 
     rsc_id: str
     spec: AgentSpec
@@ -185,13 +190,19 @@ class EnvInput:
     meta: Mapping[str, str] = field(default_factory=dict)
     interval_ms: int = 0
     timeout_ms: int = DEFAULT_TIMEOUT_MS
-    node_name: str = ""
-    node_uuid: str = ""
-    ocf_root: Path = OCF_ROOT_DEFAULT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
         object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+
+@dataclass(frozen=True)
+class EnvInput(AgentCall):
+    """Everything that goes into an OCF agent's environment."""
+
+    node_name: str = ""
+    node_uuid: str = ""
+    ocf_root: Path = OCF_ROOT_DEFAULT
 
 
 BASE_ENV = {

@@ -28,16 +28,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Protocol
 
 from tandem.agents.ocf import (
     BUILTIN_RESOURCE_D,
-    DEFAULT_TIMEOUT_MS,
     LSB_DIR_DEFAULT,
     OCF_ROOT_DEFAULT,
+    AgentCall,
     AgentSpec,
     EnvInput,
     ExecStatus,
@@ -55,22 +54,11 @@ OUTPUT_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
-class ActionRequest:
+class ActionRequest(AgentCall):
     """One agent invocation (what to run, not when)."""
 
-    rsc_id: str
-    spec: AgentSpec
-    action: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    meta: Mapping[str, str] = field(default_factory=dict)
-    interval_ms: int = 0
-    timeout_ms: int = DEFAULT_TIMEOUT_MS
     #: cgroup v2 directory the agent process must be moved into (start only), or None.
     cgroup: Path | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
-        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
 
 
 @dataclass(frozen=True)
