@@ -15,14 +15,13 @@ fsync of the folder) so that a crash never leaves a truncated CIB behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from lxml import etree
 
 from tandem.errors import CibError, Report
+from tandem.util.files import fsync_dir, replace_atomic
 
 ROOT_TAG = "cib"
 
@@ -114,32 +113,14 @@ def write_string(root: etree._Element, *, pretty: bool = True) -> str:
 def write_file_atomic(root: etree._Element, path: str | os.PathLike[str]) -> Path:
     """Write the CIB to ``path`` atomically: temp file, fsync, rename, fsync folder."""
     p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
     data = write_string(root).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+    # A new file is private (0600, as Pacemaker keeps its CIB); a replaced one keeps its mode.
     try:
-        # A new file is private (0600, as Pacemaker keeps its CIB); a replaced one keeps its mode.
-        with contextlib.suppress(FileNotFoundError):
-            os.fchmod(fd, p.stat().st_mode & 0o7777)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return p
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+        mode: int | None = p.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    replace_atomic(p, data, mode=mode)
+    fsync_dir(p.parent)
     return p
 
 

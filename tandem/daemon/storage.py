@@ -22,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from lxml import etree
+
+from tandem.util.files import fsync_dir, replace_atomic
 
 DEFAULT_DIR = "/var/lib/tandem/cib"
 
@@ -159,9 +160,9 @@ class FileCibStorage:
         if self.path.exists():
             self._backup()
         data = xml.encode()
-        self._write(self.path, data)
-        self._write(self.folder / "cib.xml.sig", _sig(data).encode() + b"\n")
-        self._fsync_dir()
+        replace_atomic(self.path, data)
+        replace_atomic(self.folder / "cib.xml.sig", _sig(data).encode() + b"\n")
+        fsync_dir(self.folder)
 
     def backups(self) -> list[Path]:
         """Previous versions, oldest first."""
@@ -181,32 +182,7 @@ class FileCibStorage:
         sig = self.folder / "cib.xml.sig"
         if sig.exists():
             os.replace(sig, self.folder / f"cib-{n}.xml.sig")
-        self._write(last_file, f"{n}\n".encode())
+        replace_atomic(last_file, f"{n}\n".encode())
         for old in self.backups()[: -self.keep]:
             old.unlink(missing_ok=True)
             Path(f"{old}.sig").unlink(missing_ok=True)
-
-    def _write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-
-    def _fsync_dir(self) -> None:
-        try:
-            fd = os.open(self.folder, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
