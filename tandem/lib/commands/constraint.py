@@ -7,14 +7,14 @@ sanitised and made unique with ``-1``, ``-2``...
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from tandem.errors import Report, Severity, error, warning
 from tandem.lib import cib_tools
-from tandem.lib.env import LibraryEnvironment
+from tandem.lib.env import LibraryEnvironment, ReportProcessor
 from tandem.lib.values import PCMK_BOOLEANS, negate_score, validate_score
 
 CONSTRAINT_TAGS = ("rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket")
@@ -38,6 +38,45 @@ def _constraints(cib: etree._Element) -> etree._Element:
     return cib_tools.section(cib, "constraints")
 
 
+def _report_missing(rp: ReportProcessor, cib: etree._Element, ids: Iterable[str]) -> None:
+    for rid in ids:
+        r = _missing_resource(cib, rid)
+        if r:
+            rp.report(r)
+
+
+def _invalid_value(what: str, value: str, allowed: Iterable[str]) -> Report:
+    return error(
+        "INVALID_OPTION_VALUE",
+        f"invalid {what} value '{value}', allowed values are: "
+        + ", ".join(f"'{a}'" for a in allowed),
+        option_value=value,
+    )
+
+
+def _invalid_options(kind: str, unknown: list[str], allowed: Iterable[str]) -> Report:
+    return error(
+        "INVALID_OPTIONS",
+        f"invalid {kind} option"
+        + ("s: " if len(unknown) > 1 else " ")
+        + ", ".join(f"'{u}'" for u in unknown)
+        + ", allowed options are: "
+        + ", ".join(f"'{a}'" for a in allowed),
+        option_names=unknown,
+    )
+
+
+def _check_new_id(rp: ReportProcessor, cib: etree._Element, cid: str | None) -> None:
+    """A user-given constraint id must be valid and not taken."""
+    if cid is None:
+        return
+    bad = cib_tools.validate_id(cid, "constraint id")
+    if bad:
+        rp.report(bad)
+    elif cib_tools.does_id_exist(cib, cid):
+        rp.report(error("ID_ALREADY_EXISTS", f"'{cid}' already exists", id=cid))
+
+
 def _normalize_role(role: str) -> str:
     return {"Master": "Promoted", "Slave": "Unpromoted"}.get(role.capitalize(), role.capitalize())
 
@@ -59,42 +98,18 @@ def colocation_add(
     rp = env.report_processor
     cib = env.get_cib()
     options = dict(options or {})
-    for rid in (rsc, with_rsc):
-        r = _missing_resource(cib, rid)
-        if r:
-            rp.report(r)
+    _report_missing(rp, cib, (rsc, with_rsc))
     score_report = validate_score(score)
     if score_report:
         rp.report(score_report)
     for role in (rsc_role, with_rsc_role):
         if role is not None and role.capitalize() not in ROLES:
-            rp.report(
-                error(
-                    "INVALID_OPTION_VALUE",
-                    f"invalid role value '{role}', allowed values are: "
-                    + ", ".join(f"'{r}'" for r in sorted(ROLES)),
-                    option_value=role,
-                )
-            )
+            rp.report(_invalid_value("role", role, sorted(ROLES)))
     cid = options.pop("id", None)
-    if cid is not None:
-        bad = cib_tools.validate_id(cid, "constraint id")
-        if bad:
-            rp.report(bad)
-        elif cib_tools.does_id_exist(cib, cid):
-            rp.report(error("ID_ALREADY_EXISTS", f"'{cid}' already exists", id=cid))
+    _check_new_id(rp, cib, cid)
     unknown = sorted(set(options) - {"node-attribute", "influence"})
     if unknown:
-        rp.report(
-            error(
-                "INVALID_OPTIONS",
-                "invalid colocation option"
-                + ("s: " if len(unknown) > 1 else " ")
-                + ", ".join(f"'{u}'" for u in unknown)
-                + ", allowed options are: 'influence', 'node-attribute'",
-                option_names=unknown,
-            )
-        )
+        rp.report(_invalid_options("colocation", unknown, ("influence", "node-attribute")))
     if not rp.has_errors:
         for c in _constraints(cib).iterfind("rsc_colocation"):
             if {c.get("rsc"), c.get("with-rsc")} == {rsc, with_rsc} and c.find(
@@ -149,60 +164,24 @@ def order_add(
     rp = env.report_processor
     cib = env.get_cib()
     options = dict(options or {})
-    for rid in (first, then):
-        r = _missing_resource(cib, rid)
-        if r:
-            rp.report(r)
+    _report_missing(rp, cib, (first, then))
     for action in (first_action, then_action):
         if action not in ORDER_ACTIONS:
-            rp.report(
-                error(
-                    "INVALID_OPTION_VALUE",
-                    f"invalid action value '{action}', allowed values are: "
-                    + ", ".join(f"'{a}'" for a in ORDER_ACTIONS),
-                    option_value=action,
-                )
-            )
+            rp.report(_invalid_value("action", action, ORDER_ACTIONS))
     kind = options.get("kind")
     if kind is not None and kind not in ORDER_KINDS:
-        rp.report(
-            error(
-                "INVALID_OPTION_VALUE",
-                f"invalid kind value '{kind}', allowed values are: "
-                + ", ".join(f"'{k}'" for k in ORDER_KINDS),
-                option_value=kind,
-            )
-        )
+        rp.report(_invalid_value("kind", kind, ORDER_KINDS))
     for opt in ("symmetrical", "require-all"):
         value = options.get(opt)
         if value is not None and value.lower() not in PCMK_BOOLEANS:
-            rp.report(
-                error(
-                    "INVALID_OPTION_VALUE",
-                    f"invalid {opt} value '{value}', allowed values are: "
-                    + ", ".join(f"'{b}'" for b in PCMK_BOOLEANS),
-                    option_value=value,
-                )
-            )
+            rp.report(_invalid_value(opt, value, PCMK_BOOLEANS))
     unknown = sorted(set(options) - {"kind", "symmetrical", "require-all", "id", "score"})
     if unknown:
         rp.report(
-            error(
-                "INVALID_OPTIONS",
-                "invalid order option"
-                + ("s: " if len(unknown) > 1 else " ")
-                + ", ".join(f"'{u}'" for u in unknown)
-                + ", allowed options are: 'id', 'kind', 'require-all', 'symmetrical'",
-                option_names=unknown,
-            )
+            _invalid_options("order", unknown, ("id", "kind", "require-all", "symmetrical"))
         )
     cid = options.pop("id", None)
-    if cid is not None:
-        bad = cib_tools.validate_id(cid, "constraint id")
-        if bad:
-            rp.report(bad)
-        elif cib_tools.does_id_exist(cib, cid):
-            rp.report(error("ID_ALREADY_EXISTS", f"'{cid}' already exists", id=cid))
+    _check_new_id(rp, cib, cid)
     if not rp.has_errors:
         for c in _constraints(cib).iterfind("rsc_order"):
             if c.get("first") == first and c.get("then") == then:
@@ -263,9 +242,7 @@ def location_prefers(
         if rsc_id.startswith(prefix):
             rsc_id = rsc_id[len(prefix):]
             break
-    r = _missing_resource(cib, rsc_id)
-    if r:
-        rp.report(r)
+    _report_missing(rp, cib, (rsc_id,))
     wanted: list[tuple[str, str]] = []
     for node, score in node_scores:
         if not node:
