@@ -106,6 +106,17 @@ def _quote_list(items: Sequence[str]) -> str:
     return ", ".join(f"'{i}'" for i in items)
 
 
+def _invalid_value(name: str, value: str, use: str, force_code: str | None = None) -> Report:
+    """pcs's "'VALUE' is not a valid NAME value, use ..." error."""
+    return error(
+        "INVALID_OPTION_VALUE",
+        f"'{value}' is not a valid {name} value, use {use}",
+        force_code=force_code,
+        option_name=name,
+        option_value=value,
+    )
+
+
 def validate_instance_attributes(
     md: AgentMetadata, attrs: Mapping[str, str], kind: str = "resource"
 ) -> list[Report]:
@@ -199,13 +210,8 @@ def validate_operations(md: AgentMetadata | None, ops: Sequence[Operation]) -> l
     for op in ops:
         if md is not None and op.name not in allowed_names:
             reports.append(
-                error(
-                    "INVALID_OPTION_VALUE",
-                    f"'{op.name}' is not a valid operation name value, use "
-                    f"{_quote_list(allowed_names)}",
-                    force_code="FORCE",
-                    option_name="operation name",
-                    option_value=op.name,
+                _invalid_value(
+                    "operation name", op.name, _quote_list(allowed_names), force_code="FORCE"
                 )
             )
         bad = sorted(k for k in op.options if k not in OP_ATTRIBUTES)
@@ -222,34 +228,14 @@ def validate_operations(md: AgentMetadata | None, ops: Sequence[Operation]) -> l
             value = op.options.get(key)
             if value is not None and not is_time(value):
                 reports.append(
-                    error(
-                        "INVALID_OPTION_VALUE",
-                        f"'{value}' is not a valid {key} value, use time interval "
-                        "(e.g. 1, 2s, 3m, 4h, ...)",
-                        option_name=key,
-                        option_value=value,
-                    )
+                    _invalid_value(key, value, "time interval (e.g. 1, 2s, 3m, 4h, ...)")
                 )
         on_fail = op.options.get("on-fail")
         if on_fail is not None and on_fail not in ON_FAIL:
-            reports.append(
-                error(
-                    "INVALID_OPTION_VALUE",
-                    f"'{on_fail}' is not a valid on-fail value, use {_quote_list(ON_FAIL)}",
-                    option_name="on-fail",
-                    option_value=on_fail,
-                )
-            )
+            reports.append(_invalid_value("on-fail", on_fail, _quote_list(ON_FAIL)))
         role = op.options.get("role")
         if role is not None and role not in ROLES:
-            reports.append(
-                error(
-                    "INVALID_OPTION_VALUE",
-                    f"'{role}' is not a valid role value, use {_quote_list(ROLES)}",
-                    option_name="role",
-                    option_value=role,
-                )
-            )
+            reports.append(_invalid_value("role", role, _quote_list(ROLES)))
         seen.setdefault((op.name, _interval_key(_interval_of(op))), []).append(_interval_of(op))
     for (name, _key), intervals in seen.items():
         if len(intervals) > 1:
