@@ -724,15 +724,22 @@ def primitive_view(el: etree._Element) -> PrimitiveView:
     )
 
 
-def config(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveView]:
-    """Primitives to show (all, or the named resources and what they contain)."""
+def _shown_resources(
+    env: LibraryEnvironment, ids: Sequence[str]
+) -> tuple[etree._Element, etree._Element | None]:
+    """The CIB and its resources section, once every named resource is known to exist."""
     cib = env.get_cib()
     rp = env.report_processor
     for rid in ids:
         if cib_tools.find_resource(cib, rid) is None:
             rp.report(error("ID_NOT_FOUND", f"Unable to find resource: '{rid}'", id=rid))
     rp.raise_if_errors()
-    res = cib.find("configuration/resources")
+    return cib, cib.find("configuration/resources")
+
+
+def config(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveView]:
+    """Primitives to show (all, or the named resources and what they contain)."""
+    cib, res = _shown_resources(env, ids)
     if res is None:
         return []
     if not ids:
@@ -775,13 +782,7 @@ def _container_view(el: etree._Element) -> GroupView:
 
 def config_items(env: LibraryEnvironment, ids: Sequence[str] = ()) -> list[PrimitiveView | GroupView]:
     """Primitives, then groups, then clones (pcs's order); only the named ones with ``ids``."""
-    cib = env.get_cib()
-    rp = env.report_processor
-    for rid in ids:
-        if cib_tools.find_resource(cib, rid) is None:
-            rp.report(error("ID_NOT_FOUND", f"Unable to find resource: '{rid}'", id=rid))
-    rp.raise_if_errors()
-    res = cib.find("configuration/resources")
+    cib, res = _shown_resources(env, ids)
     if res is None:
         return []
     elements = [cib_tools.find_resource(cib, rid) for rid in ids] if ids else list(res)
