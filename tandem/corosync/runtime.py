@@ -113,17 +113,7 @@ def quorum_status() -> QuorumState:
             if ready:
                 vq.dispatch()
     members = tuple(sorted(n for n, state in seen[-1][1] if state == 1)) if seen else ()
-    return QuorumState(
-        quorate=info.quorate,
-        members=members,
-        node_votes=info.node_votes,
-        expected_votes=info.node_expected_votes,
-        highest_expected=info.highest_expected,
-        total_votes=info.total_votes,
-        quorum=info.quorum,
-        two_node=info.two_node,
-        wait_for_all=info.wait_for_all,
-    )
+    return QuorumState.from_votequorum(info, members)
 
 
 @dataclass(frozen=True)

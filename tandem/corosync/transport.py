@@ -159,6 +159,21 @@ class QuorumState:
     two_node: bool = False
     wait_for_all: bool = False
 
+    @classmethod
+    def from_votequorum(cls, info: Any, members: tuple[int, ...]) -> QuorumState:
+        """From the bindings' ``votequorum_getinfo`` result (names as in the C struct)."""
+        return cls(
+            quorate=info.quorate,
+            members=members,
+            node_votes=info.node_votes,
+            expected_votes=info.node_expected_votes,
+            highest_expected=info.highest_expected,
+            total_votes=info.total_votes,
+            quorum=info.quorum,
+            two_node=info.two_node,
+            wait_for_all=info.wait_for_all,
+        )
+
 
 @dataclass(frozen=True)
 class NodeInfo:
@@ -383,18 +398,7 @@ class CorosyncTransport:
 
     def quorum(self) -> QuorumState:
         self._check("votequorum_getinfo")
-        info = self._vq.getinfo()
-        return QuorumState(
-            quorate=info.quorate,
-            members=self._quorum_members,
-            node_votes=info.node_votes,
-            expected_votes=info.node_expected_votes,
-            highest_expected=info.highest_expected,
-            total_votes=info.total_votes,
-            quorum=info.quorum,
-            two_node=info.two_node,
-            wait_for_all=info.wait_for_all,
-        )
+        return QuorumState.from_votequorum(self._vq.getinfo(), self._quorum_members)
 
     def nodelist(self) -> tuple[NodeInfo, ...]:
         self._check("cmap_get")
