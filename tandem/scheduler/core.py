@@ -932,40 +932,29 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
                     A.Graph.order(f, t, flags)
 
     def one(first: str, fa: str, then: str, ta: str, kind: str, symmetrical: bool) -> None:
+        if kind == "mandatory":
+            flags = A.ORDERED | A.FIRST_IMPLIES_THEN
+            if fa in ("start", "promote"):
+                flags |= A.UNRUNNABLE_FIRST_BLOCKS
+            if not symmetrical:
+                flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
+        else:
+            flags = A.ORDERED
+        iflags = A.ORDERED | (A.THEN_IMPLIES_FIRST if kind == "mandatory" else 0)
         if first in gacts or then in gacts:
-            if kind == "mandatory":
-                flags = A.ORDERED | A.FIRST_IMPLIES_THEN
-                if fa in ("start", "promote"):
-                    flags |= A.UNRUNNABLE_FIRST_BLOCKS
-                if not symmetrical:
-                    flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
-            else:
-                flags = A.ORDERED
             link_any(first, fa, then, ta, flags)
             if symmetrical and fa in inverse and ta in inverse:
-                iflags = A.ORDERED | (A.THEN_IMPLIES_FIRST if kind == "mandatory" else 0)
                 link_any(then, inverse[ta], first, inverse[fa], iflags)
             return
         for fr in first_end(first, fa):
             for tr in then_end(then, ta):
-                if fr is tr:
-                    continue
-                if kind == "mandatory":
-                    flags = A.ORDERED | A.FIRST_IMPLIES_THEN
-                    if fa in ("start", "promote"):
-                        flags |= A.UNRUNNABLE_FIRST_BLOCKS
-                    if not symmetrical:
-                        flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
+                if fr is not tr:
                     link(fr, fa, tr, ta, flags)
-                else:
-                    link(fr, fa, tr, ta, A.ORDERED)
         if symmetrical and fa in inverse and ta in inverse:
             for tr in first_end(then, inverse[ta]):
                 for fr in then_end(first, inverse[fa]):
-                    if fr is tr:
-                        continue
-                    flags = A.ORDERED | (A.THEN_IMPLIES_FIRST if kind == "mandatory" else 0)
-                    link(tr, inverse[ta], fr, inverse[fa], flags)
+                    if fr is not tr:
+                        link(tr, inverse[ta], fr, inverse[fa], iflags)
 
     # group members are ordered one after the other
     for members in chained.values():
