@@ -671,4 +671,14 @@ def refresh_cmd(args: tuple[str, ...]) -> None:
     _cleanup(args, True)
 
 
+@resource.command("why", context_settings=ARGS)
+@click.argument("rsc")
+def why_cmd(rsc: str) -> None:
+    """why RESOURCE: where it runs (or why not) and the score contributions that decided."""
+    from tandem.lib.commands.resource_why import why
+
+    for line in run(lambda env: why(env, rsc)):
+        click.echo(line)
+
+
 COMMANDS = [resource]
