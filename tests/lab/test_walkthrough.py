@@ -248,3 +248,38 @@ def test_httpd_killed_is_recovered_by_the_cgroup_event(wt: Walkthrough) -> None:
     assert rec is not None
     assert (rec["operation"], rec["interval"], rec["rc-code"]) == ("monitor", "3000", "7")
     assert rec["tandem-trigger"] == "cgroup-empty"  # the event, not the 3 s interval
+
+
+def test_why_cleanup_move_and_clear_on_the_live_cluster(wt: Walkthrough) -> None:
+    # resource why: the live decision and what made it (the preference for pcmk-1).
+    p = wt.tandem("pcmk-2", "resource", "why", "WebSite")
+    assert p.returncode == 0, p.stderr
+    assert "WebSite is active on: pcmk-1" in p.stdout
+    assert "location-WebSite-pcmk-1-250" in p.stdout
+
+    # cleanup forgets the failure the previous test left (fail count 1).
+    assert wt.fail_count(wt.cib("pcmk-1"), "pcmk-1", "WebSite") == 1
+    assert wt.tandem("pcmk-1", "resource", "cleanup", "WebSite").returncode == 0
+    wait_for(
+        lambda: wt.fail_count(wt.cib("pcmk-1"), "pcmk-1", "WebSite") == 0 or None,
+        30,
+        "the fail count cleared",
+    )
+    wt.wait_placement(BOTH_ON_1, "pcmk-1")
+
+    # move (pcs 0.11): refused, since WebSite would come back at once (250 beats 200).
+    p = wt.tandem("pcmk-1", "resource", "move", "WebSite", "pcmk-2")
+    assert p.returncode != 0 and "Error:" in p.stderr
+    assert "cli-prefer-WebSite" not in wt.tandem("pcmk-1", "constraint", "--full").stdout
+    wt.wait_placement(BOTH_ON_1, "pcmk-1")
+
+    # move-with-constraint keeps its constraint (status warns) until clear.
+    assert wt.tandem("pcmk-1", "resource", "move-with-constraint", "WebSite", "pcmk-2").returncode == 0
+    wt.wait_placement(BOTH_ON_2, "pcmk-1")
+    out = wt.tandem("pcmk-2", "status").stdout
+    assert "move constraints are still in place: 'WebSite'" in out
+    assert "tandem resource clear" in out
+    assert wt.tandem("pcmk-2", "resource", "clear", "WebSite").returncode == 0
+    wt.wait_placement(BOTH_ON_1, "pcmk-2")
+    assert "still in place" not in wt.tandem("pcmk-2", "status").stdout
+    assert wait_for(lambda: wt.curl(), 30, "an answer at the VIP") == PAGE.format("pcmk-1")
