@@ -137,6 +137,18 @@ class Daemon:
         self.feed(LocalRequest(req_id, cmd, dict(args), self.clock.time()))
         return fut
 
+    def stats(self) -> dict[str, float]:
+        """tandem's own counters from the attached controller (for /metrics)."""
+        for svc in self._attached:
+            ctl = getattr(svc, "controller", None)
+            if ctl is None:
+                continue
+            out: dict[str, float] = {"transitions_total": ctl.transitions_total}
+            if ctl.last_failover_seconds is not None:
+                out["last_failover_seconds"] = round(ctl.last_failover_seconds, 3)
+            return out
+        return {}
+
     # -- local socket -------------------------------------------------------------------
 
     async def _serve_client(
@@ -159,6 +171,8 @@ class Daemon:
                     if reply.ok
                     else {"ok": False, "reports": [r.to_dict() for r in reply.reports]}
                 )
+                if cmd == "info" and reply.ok and isinstance(reply.result, dict):
+                    answer["result"] = {**reply.result, **self.stats()}
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):

@@ -170,7 +170,15 @@ def test_cluster_from_one_node_through_the_daemons(lab: Any, admin: tuple[str, s
     assert p.returncode == 0 and p.stdout == "pcmk-2: Starting Cluster...\n", p.stderr
     wait_for(lambda: online_in_status(lab, "pcmk-1") == {"pcmk-1", "pcmk-2"}, 90, "pcmk-2 back")
 
-    # 6. crash pcmk-1: PCSD Status on pcmk-2 answers Offline, metrics follow
+    # 6. crash pcmk-1 (where d1 runs): PCSD Status on pcmk-2 answers Offline, metrics follow
+    p = tandem(lab, "pcmk-1", "constraint", "location", "d1", "prefers", "pcmk-1=100")
+    assert p.returncode == 0, p.stderr
+    wait_for(
+        lambda: "d1\t(ocf:heartbeat:Dummy):\t Started pcmk-1" in tandem(lab, "pcmk-2", "status").stdout
+        or None,
+        60,
+        "d1 on pcmk-1",
+    )
     subprocess.run(
         [TANDEM, "lab", "crash", "--lab", "api", "pcmk-1"], check=True, capture_output=True
     )
@@ -189,3 +197,13 @@ def test_cluster_from_one_node_through_the_daemons(lab: Any, admin: tuple[str, s
     )
     assert online_in_status(lab, "pcmk-2") == {"pcmk-2"}
     wait_for(lambda: placement_agrees(lab, "pcmk-2", "pcmk-2"), 60, "metrics vs status after")
+    # tandem's own metrics: the survivor's controller ran the recovery and timed it
+    m = wait_for(
+        lambda: (lambda mm: mm if "tandem_last_failover_seconds" in mm else None)(
+            metrics(lab, "pcmk-2", "pcmk-2")
+        ),
+        60,
+        "tandem_last_failover_seconds on pcmk-2",
+    )
+    assert m["tandem_transitions_total"] >= 1
+    assert m["tandem_last_failover_seconds"] >= 0

@@ -233,6 +233,12 @@ class Controller:
         self.graph_ids = 0
         self.last_decision = "not the DC"
         self.last_summary: list[str] = []
+        # Counters for the exporter (tandem_transitions_total, tandem_last_failover_seconds):
+        # a failover runs from the membership event that lost a node to the end of the
+        # first transition that completes after it (None until one happened).
+        self.transitions_total = 0
+        self.last_failover_seconds: float | None = None
+        self._failover_since: float | None = None
         self.released: set[str] = set()
         self.recheck_at: float | None = None
         self._dirty = False
@@ -264,6 +270,12 @@ class Controller:
                 f"can't handle '{trigger}' when node={self.name} and phase={self.phase.value}"
             )
         self.phase = table[trigger]
+        if trigger == "graph":
+            self.transitions_total += 1
+        elif trigger in ("complete", "nothing-to-do") and self._failover_since is not None:
+            if trigger == "complete":
+                self.last_failover_seconds = max(0.0, self.now - self._failover_since)
+            self._failover_since = None
 
     def _log(self, text: str, level: str = "info") -> None:
         self.last_decision = text
@@ -337,6 +349,8 @@ class Controller:
         gone = [n for n in gone if n not in self.released]
         for n in set(old) - set(members):
             self.released.discard(n)
+        if gone and self._failover_since is None:
+            self._failover_since = self.now
         if self.phase is Phase.NOT_DC:
             return
         if gone or came:
