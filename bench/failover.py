@@ -52,7 +52,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tandem.demo import APACHE_CONF, VIP, Walkthrough, wait_for  # noqa: E402
+from tandem.demo import CREATE_WEBSITE, VIP, Walkthrough, wait_for  # noqa: E402
 from tandem.lab import Lab  # noqa: E402
 
 PROBE = r"""
@@ -218,9 +218,7 @@ def build(w: Walkthrough) -> None:
         ("resource", "defaults", "resource-stickiness=100"),
         ("resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", f"ip={VIP}",
          "cidr_netmask=32", "op", "monitor", "interval=30s"),
-        ("resource", "create", "WebSite", "ocf:heartbeat:apache", f"configfile={APACHE_CONF}",
-         "statusurl=http://localhost/server-status", "op", "monitor", "interval=3s",
-         "on-fail=restart", "--disabled"),
+        CREATE_WEBSITE,
         ("constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"),
         ("constraint", "order", "ClusterIP", "then", "WebSite"),
         ("constraint", "location", "WebSite", "prefers", "pcmk-1=250"),

@@ -34,6 +34,13 @@ from typing import Any, TypeVar
 VIP = "192.0.2.100"
 NODES = ("pcmk-1", "pcmk-2")
 APACHE_CONF = "/etc/apache2/apache2.conf"
+#: The walkthrough's `resource create WebSite ...` (section 6), shared by the demo,
+#: the lab test and bench/failover.py.
+CREATE_WEBSITE = (
+    "resource", "create", "WebSite", "ocf:heartbeat:apache", f"configfile={APACHE_CONF}",
+    "statusurl=http://localhost/server-status", "op", "monitor", "interval=3s",
+    "on-fail=restart", "--disabled",
+)  # fmt: skip
 T = TypeVar("T")
 
 # Scores of the walkthrough (seed-walkthrough.md sections 6 and 7):
@@ -479,20 +486,7 @@ def _run_live(w: Walkthrough) -> None:
         wait_for(w.both_online, 60, "both online")
     banner("6. Apache, constraints and scores")
     w.tandem("pcmk-1", "resource", "defaults", "resource-stickiness=100")
-    w.tandem(
-        "pcmk-1",
-        "resource",
-        "create",
-        "WebSite",
-        "ocf:heartbeat:apache",
-        f"configfile={APACHE_CONF}",
-        "statusurl=http://localhost/server-status",
-        "op",
-        "monitor",
-        "interval=3s",
-        "on-fail=restart",
-        "--disabled",
-    )
+    w.tandem("pcmk-1", *CREATE_WEBSITE)
     w.tandem(
         "pcmk-1", "constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"
     )

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 import pytest
 
 from tandem.demo import (
-    APACHE_CONF,
     CONSTRAINT_FULL,
+    CREATE_WEBSITE,
     NODES,
     SECTION6,
     SECTION7_PREFER2,
@@ -153,20 +153,7 @@ def test_5_vip_failover_and_no_failback(wt: Walkthrough) -> None:
 
 def test_6_apache_constraints_and_scores(wt: Walkthrough) -> None:
     assert wt.tandem("pcmk-1", "resource", "defaults", "resource-stickiness=100").returncode == 0
-    p = wt.tandem(
-        "pcmk-1",
-        "resource",
-        "create",
-        "WebSite",
-        "ocf:heartbeat:apache",
-        f"configfile={APACHE_CONF}",
-        "statusurl=http://localhost/server-status",
-        "op",
-        "monitor",
-        "interval=3s",
-        "on-fail=restart",
-        "--disabled",
-    )
+    p = wt.tandem("pcmk-1", *CREATE_WEBSITE)
     assert p.returncode == 0, p.stderr
     p = wt.tandem(
         "pcmk-1", "constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"
