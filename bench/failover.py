@@ -195,16 +195,24 @@ def transition_window(lab: Lab, since: float, actions: str) -> tuple[float, floa
     return best
 
 
-def exec_ms(w: Walkthrough, node_view: str, wanted: list[tuple[str, str, str]]) -> float:
-    """Sum of exec-time (s) of the records ``(node, record id, operation)`` in the CIB."""
+def exec_detail(
+    w: Walkthrough, node_view: str, wanted: list[tuple[str, str, str]]
+) -> dict[str, int]:
+    """exec-time (ms) of the records ``(node, record id, operation)`` in the CIB,
+    keyed ``"node record operation"``."""
     cib = w.cib(node_view)
-    total = 0
+    out: dict[str, int] = {}
     for ns in cib.iter("node_state"):
         for op in ns.iter("lrm_rsc_op"):
             key = (ns.get("uname", ""), op.get("id", ""), op.get("operation", ""))
             if key in wanted:
-                total += int(op.get("exec-time", "0"))
-    return total / 1000
+                out[" ".join(key)] = int(op.get("exec-time", "0"))
+    return out
+
+
+def exec_ms(w: Walkthrough, node_view: str, wanted: list[tuple[str, str, str]]) -> float:
+    """Sum of exec-time (s) of the records ``(node, record id, operation)`` in the CIB."""
+    return sum(exec_detail(w, node_view, wanted).values()) / 1000
 
 
 def build(w: Walkthrough) -> None:
@@ -256,10 +264,11 @@ def run_clean(w: Walkthrough, pr: Prober) -> Run:
     steady(w, "pcmk-2")
     down = pr.outage(t0, None, "pcmk-2")
     win = transition_window(w.lab, t0, r"Move +ClusterIP \( pcmk-1 -> pcmk-2")
-    agents = exec_ms(w, "pcmk-2", moved(w, "pcmk-1", "pcmk-2"))
+    detail = exec_detail(w, "pcmk-2", moved(w, "pcmk-1", "pcmk-2"))
     w.tandem("pcmk-1", "node", "unstandby", "pcmk-1", show=False)
     steady(w, "pcmk-1")
-    return Run("clean", down, agents=agents, transition=(win[1] - win[0]) if win else 0.0)
+    return Run("clean", down, agents=sum(detail.values()) / 1000,
+               transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
 
 
 def run_crash_and_failback(w: Walkthrough, pr: Prober) -> tuple[Run, Run]:
@@ -357,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs per scenario (default 5)")
     ap.add_argument("--lab", default="wtbench")
     ap.add_argument("--json", default=None, help="also write the runs to this file")
+    ap.add_argument("--keep", action="store_true", help="leave the lab up (to read its logs)")
     ap.add_argument(
         "--scenarios",
         default="clean,crash,httpd",
@@ -399,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pr is not None:
             pr.close()
-        lab.down()
+        if not args.keep:
+            lab.down()
 
 
 if __name__ == "__main__":

@@ -317,14 +317,14 @@ def _controller_plugin(daemon: Daemon) -> Any:
     return attach(daemon, real_executor_factory(daemon.core.name))
 
 
-def _setup_logging(path: str | None) -> None:
+def _setup_logging(path: str | None, debug: bool = False) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if path:
         with contextlib.suppress(OSError):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             handlers = [logging.FileHandler(path)]
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s.%(msecs)03d tandemd[%(process)d] %(levelname)s: %(message)s",
         datefmt="%b %d %H:%M:%S",
         handlers=handlers,
@@ -346,8 +346,14 @@ def main(argv: list[str] | None = None) -> None:
         default=bool(os.environ.get("TANDEM_NO_CONTROLLER")),
         help="replicate the CIB only; plan and run nothing (debugging)",
     )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("TANDEM_DEBUG", "").lower() in ("1", "yes", "true", "on"),
+        help="log at debug level (also TANDEM_DEBUG=yes, like Pacemaker's PCMK_debug)",
+    )
     args = p.parse_args(argv)
-    _setup_logging(args.log_file or None)
+    _setup_logging(args.log_file or None, args.debug)
     run_dir = Path(client.socket_path()).parent
     run_dir.mkdir(parents=True, exist_ok=True)
     pid_file = run_dir / PID_FILE

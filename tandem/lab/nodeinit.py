@@ -174,13 +174,17 @@ class Init:
             pass
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             "PATH": f"{SERVICE_PATH}:{self.venv}/bin",
             "HOME": "/root",
             "LANG": "C.UTF-8",
             "TANDEM_LAB": self.cfg["lab"],
             "TANDEM_LAB_NODE": self.cfg["node"],
         }
+        # `TANDEM_DEBUG=yes tandem lab up` gives every node's daemons debug logs
+        if os.environ.get("TANDEM_DEBUG"):
+            env["TANDEM_DEBUG"] = os.environ["TANDEM_DEBUG"]
+        return env
 
     def spawn(self, label: str, argv: list[str]) -> None:
         if not os.access(argv[0], os.X_OK):

@@ -430,6 +430,7 @@ class Controller:
                     reasons.append(f"the {a.label} failed (rc={rec.rc}, status={rec.status})")
                 continue  # else: the last_failure twin of a record already matched
             a.rc = rec.rc
+            self._log(f"{a.label}: rc={rec.rc} status={rec.status}", "debug")
             if self._ok(a, rec):
                 a.state = ActionState.DONE
             else:
@@ -787,6 +788,7 @@ class Controller:
             self._abort(f"cannot build the {a.label}: {exc}")
             return
         a.state = ActionState.IN_FLIGHT
+        self._log(f"executing the {a.label}", "debug")
         a.deadline = self.now + req.timeout_ms / 1000.0 + self._cluster_delay()
         self._out.append(ExecuteOp(a.node or "", req, self.members.get(a.node or "")))
 

@@ -134,6 +134,7 @@ class ControllerService:
             self.is_dc = False
             self._step(LostDC())
         root = self.read_cib()
+        log.debug("CIB changed: %s", root.get("num_updates"))
         cib = etree.fromstring(etree.tostring(root))
         self._agent_out(self._guard(self.agent.on_cib, cib))
         self._step(CibUpdated(cib))
@@ -272,6 +273,7 @@ class ControllerService:
 
     def _submit(self, ops: list[dict[str, Any]], why: str, ticket: int | None = None,
                 on_refused: Callable[[], None] | None = None) -> None:
+        log.debug("submitting %d CIB operation(s): %s", len(ops), why)
         try:
             fut = self.submit_ops(ops)
         except Exception as exc:  # noqa: BLE001 - report, never kill the daemon loop
@@ -312,7 +314,7 @@ class ControllerService:
             elif isinstance(o, Record):
                 self._submit(list(o.ops), o.why, o.ticket)
             elif isinstance(o, Log):
-                getattr(log, o.level if o.level in ("info", "warning", "error") else "info")(o.text)
+                _emit(o)
 
     def _ctl_out(self, outs: list[Any]) -> None:
         for o in outs:
@@ -330,7 +332,7 @@ class ControllerService:
             elif isinstance(o, CibOps):
                 self._submit(list(o.ops), o.why)
             elif isinstance(o, Log):
-                getattr(log, o.level if o.level in ("info", "warning", "error") else "info")(o.text)
+                _emit(o)
             elif isinstance(o, SetTimer):
                 self._set_timer(o.at)
             elif isinstance(o, ShutdownReleased) and self.on_released is not None:
@@ -349,6 +351,12 @@ class ControllerService:
         self._timer = None
         if not self._closed:
             self._step(TimerFired())
+
+
+def _emit(o: Any) -> None:
+    """Log a state machine's ``Log`` output at its level (unknown levels: info)."""
+    level = o.level if o.level in ("debug", "info", "warning", "error") else "info"
+    getattr(log, level)(o.text)
 
 
 # --------------------------------------------------------------------------- daemon wiring

@@ -329,7 +329,7 @@ class ControllerSim:
                 self.stream.append(("cancel", o.node, (o.rsc_id, o.action, o.interval_ms)))
             elif isinstance(o, CibOps):
                 self.stream.append(("apply", node.name, list(o.ops), None))
-            elif isinstance(o, Log):
+            elif isinstance(o, Log) and o.level != "debug":  # the daemon's default log
                 self.log.append(f"{node.name}: {o.text}")
             elif isinstance(o, SetTimer):
                 self.timer = o.at
@@ -350,7 +350,7 @@ class ControllerSim:
                 node.executor.forget(o.rsc_id)
             elif isinstance(o, Record):
                 self.stream.append(("apply", node.name, list(o.ops), o.ticket))
-            elif isinstance(o, Log):
+            elif isinstance(o, Log) and o.level != "debug":  # the daemon's default log
                 self.log.append(f"{node.name}: {o.text}")
 
     # ------------------------------------------------------------------ views

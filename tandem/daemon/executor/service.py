@@ -259,6 +259,8 @@ class ExecutorService:
 
     def _run_agent(self, cmd: RunAgent) -> None:
         request = cmd.request
+        log.debug("%s %s (interval %d ms) running", request.rsc_id, request.action,
+                  request.interval_ms)
         try:
             if cmd.cgroup_rsc is not None and self.cgroups is not None:
                 try:
@@ -276,6 +278,8 @@ class ExecutorService:
             if result.stderr:
                 log.debug("%s %s stderr: %s", request.rsc_id, request.action,
                           result.stderr[-2000:])
+        log.debug("%s %s (interval %d ms) rc=%d in %d ms", request.rsc_id, request.action,
+                  request.interval_ms, result.rc, result.exec_ms)
         self._post(self.core.on_result, cmd.run_id, result)
 
 
