@@ -378,6 +378,192 @@ def apply_ops(
     return new
 
 
+# --------------------------------------------------------------------------- status fast path
+#
+# Theory of operation: most changes are operation results and node attributes,
+# which touch only <status>.  Copying the whole CIB (configuration and every
+# node's history) to apply one record costs time proportional to the cluster's
+# size and sits on every failover's critical path (a result must be in the CIB
+# before the DC fires the next action).  Such batches are applied to the live
+# tree instead, with an undo journal: any error rolls every step back, so the
+# batch stays atomic and the result stays deterministic (the same batch gives
+# the same tree and the same error on every node).  A batch that turns out to
+# reach outside <status> is rolled back and applied by the copying path.
+
+
+class _OutsideStatus(Exception):
+    """A step of a batch would touch something other than <status>."""
+
+
+class _Journal:
+    """Undo steps of an in-place batch, replayed backwards by :meth:`rollback`."""
+
+    def __init__(self, status: etree._Element) -> None:
+        self.status = status
+        self.undo: list[Any] = []
+
+    def inside(self, el: etree._Element) -> etree._Element:
+        """``el`` itself when it lies inside <status> (not <status> itself), else raise."""
+        node = el.getparent()
+        while node is not None and node is not self.status:
+            node = node.getparent()
+        if node is None:
+            raise _OutsideStatus
+        return el
+
+    def set(self, el: etree._Element, name: str, value: str) -> None:
+        old = el.get(name)
+        if old == value:
+            return
+        el.set(name, value)
+        self.undo.append(
+            (lambda: el.attrib.pop(name, None)) if old is None else (lambda: el.set(name, old))
+        )
+
+    def append(self, parent: etree._Element, el: etree._Element) -> None:
+        parent.append(el)
+        self.undo.append(lambda: parent.remove(el))
+
+    def remove(self, el: etree._Element) -> None:
+        parent = el.getparent()
+        index = parent.index(el)
+        parent.remove(el)
+        self.undo.append(lambda: parent.insert(index, el))
+
+    def replace(self, old: etree._Element, new: etree._Element) -> None:
+        parent = old.getparent()
+        parent.replace(old, new)
+        self.undo.append(lambda: parent.replace(new, old))
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+    def merge(self, target: etree._Element, source: etree._Element) -> None:
+        """:func:`_merge`, journaled."""
+        for name, value in source.attrib.items():
+            self.set(target, name, value)
+        for child in source:
+            if not isinstance(child.tag, str):
+                continue
+            cid = child.get("id")
+            if cid is not None:
+                match = [c for c in target if c.tag == child.tag and c.get("id") == cid]
+            else:
+                match = [c for c in target if c.tag == child.tag and c.get("id") is None]
+                if len(match) > 1:
+                    match = []
+            if match:
+                self.merge(match[0], child)
+            else:
+                self.append(target, etree.fromstring(etree.tostring(child)))
+
+
+def _apply_one_in_status(root: etree._Element, op: dict[str, Any], j: _Journal) -> None:
+    """:func:`_apply_one` for a step that must stay inside <status> (else _OutsideStatus)."""
+    kind = op.get("op")
+    if kind == "create":
+        parent = _select_one(root, str(op.get("parent", "")))
+        if parent is not j.status:
+            j.inside(parent)
+        el = _fragment(str(op.get("xml", "")))
+        dup = _all_ids(root) & _all_ids(el)
+        if dup:
+            first = sorted(dup)[0]
+            raise _err("CIB_ID_EXISTS", f"'{first}' already exists", id=first)
+        j.append(parent, el)
+    elif kind == "modify":
+        el = _fragment(str(op.get("xml", "")))
+        el_id = el.get("id")
+        if el.tag == "cib" or not el_id:
+            raise _OutsideStatus  # the copying path gives the same result or error
+        found = _find_by_id(root, el.tag, el_id)
+        if not found:
+            if not op.get("parent"):
+                raise _OutsideStatus
+            parent = _select_one(root, str(op["parent"]))
+            if parent is not j.status:
+                j.inside(parent)
+            j.append(parent, el)
+            return
+        j.merge(j.inside(found[0]), el)
+    elif kind == "delete":
+        xpath = str(op.get("xpath", ""))
+        found = _select(root, xpath)
+        if not found and not op.get("missing_ok"):
+            raise _err("CIB_NOT_FOUND", f"nothing matches '{xpath}'", xpath=xpath)
+        for el in found:
+            j.inside(el)
+        for el in found:
+            j.remove(el)
+    elif kind == "replace":
+        xpath = str(op.get("xpath", ""))
+        target = j.inside(_select_one(root, xpath))
+        el = _fragment(str(op.get("xml", "")))
+        if el.tag != target.tag:
+            raise _err(
+                "CIB_REPLACE_TAG",
+                f"'{xpath}' selects <{target.tag}>, cannot replace it with <{el.tag}>",
+                xpath=xpath,
+            )
+        j.replace(target, el)
+    else:
+        raise _err("CIB_BAD_OP", f"unknown CIB operation '{kind}'", op=str(kind))
+
+
+def _status_in_place(root: etree._Element, ops: list[dict[str, Any]], keep: bool) -> bool | None:
+    """Apply ``ops`` to ``root`` in place if all of them stay inside <status>.
+
+    Returns None (root untouched) when a step reaches outside <status>; True/False
+    whether anything changed.  Errors are raised with root untouched.  With
+    ``keep=False`` the batch is only checked and always rolled back.
+    """
+    status = root.find("status")
+    if status is None or not ops:
+        return None
+    j = _Journal(status)
+    try:
+        for op in ops:
+            if not isinstance(op, dict):
+                raise _err("CIB_BAD_OP", "a CIB operation must be a JSON object")
+            _apply_one_in_status(root, op, j)
+    except _OutsideStatus:
+        j.rollback()
+        return None
+    except BaseException:
+        j.rollback()
+        raise
+    changed = bool(j.undo)
+    if not keep:
+        j.rollback()
+    return changed
+
+
+def check_ops(root: etree._Element, ops: list[dict[str, Any]]) -> None:
+    """Raise the CibError that applying ``ops`` would raise; ``root`` is left as it was."""
+    if _status_in_place(root, ops, keep=False) is None:
+        apply_ops(root, ops, origin="", ts=0.0)
+
+
+def apply_ops_live(
+    root: etree._Element, ops: list[dict[str, Any]], *, origin: str, ts: float
+) -> tuple[etree._Element, bool]:
+    """Apply ``ops`` like :func:`apply_ops`; return ``(cib, config_changed)``.
+
+    Status-only batches change ``root`` itself (and return it); others return a
+    changed copy as :func:`apply_ops` does.  Either way a CibError leaves ``root``
+    as it was, and the versions move exactly as :func:`apply_ops` moves them.
+    """
+    changed = _status_in_place(root, ops, keep=True)
+    if changed is None:
+        new = apply_ops(root, ops, origin=origin, ts=ts)
+        return new, config_text(new) != config_text(root)
+    if changed:
+        a, e, n = version_of(root)
+        set_version(root, (a, e, n + 1))
+    return root, False
+
+
 def push(root: etree._Element, pushed: etree._Element, *, origin: str, ts: float) -> etree._Element:
     """``cib push``: the pushed configuration replaces ours; epoch = highest seen + 1.
 

@@ -662,7 +662,8 @@ class DaemonCore:
         if kind in ("ops", "push"):
             try:
                 if kind == "ops":
-                    new = cibops.apply_ops(
+                    # status-only batches (operation records) change the live tree
+                    new, config_changed = cibops.apply_ops_live(
                         self.cib,
                         list(msg.get("ops") or []),
                         origin=origin,
@@ -671,12 +672,12 @@ class DaemonCore:
                 else:
                     pushed = cibops.parse(str(msg.get("xml", "")), source="pushed CIB")
                     new = cibops.push(self.cib, pushed, origin=origin, ts=float(msg.get("ts", 0)))
+                    config_changed = cibops.config_text(new) != cibops.config_text(self.cib)
             except CibError as exc:
                 if mine and isinstance(req_id, int):
                     self.pending.pop(req_id, None)
                     self._emit(Reply(req_id, False, None, exc.reports))
                 return
-            config_changed = cibops.config_text(new) != cibops.config_text(self.cib)
             self.cib = new
             self._persist_if_needed()
             self._emit(CibChanged(cibops.version_of(self.cib), config_changed))
@@ -832,7 +833,7 @@ class DaemonCore:
                     ops = req.args.get("ops")
                     if not isinstance(ops, list):
                         raise CibError("'ops' must be a list of operations")
-                    cibops.apply_ops(self.cib, ops, origin=self.name, ts=req.wall)  # early check
+                    cibops.check_ops(self.cib, ops)  # early check: refuse before multicasting
                     msg = {"t": "ops", "req": req.req_id, "ops": ops, "ts": req.wall}
                 else:
                     pushed = cibops.parse(str(req.args.get("xml", "")), source="pushed CIB")
