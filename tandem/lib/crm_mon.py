@@ -13,19 +13,34 @@ lines, as Pacemaker prints them)::
       * Full List of Resources:
         * rsc1\t(ocf:heartbeat:apache):\t Started node1
 
-Entry point: ``render_cluster_status(cib, state, positions=None, title=...)``.
-``positions`` overrides where resources are (for the revised status after a
-simulated transition): {resource id: (role, [nodes])}.
+Entry points: ``render_cluster_status(cib, state, positions=None, title=...)``
+(crm_simulate's indentation; ``positions`` overrides where resources are, for
+the revised status after a simulated transition: {resource id: (role,
+[nodes])}) and ``crm_mon_lines(cib, state, failcounts=, detail=)`` (crm_mon's
+own indentation, with its "Migration Summary" and "Failed Resource Actions"
+sections; docs/status-output.md).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from tandem.cib.model import Bundle, Cib, Clone, Group, Primitive, Resource, resolve
 from tandem.cib.options import is_true
-from tandem.cib.rules import RuleContext
-from tandem.cib.unpack import ROLE_STOPPED, ClusterState, norm_role
+from tandem.cib.rules import RuleContext, parse_interval_ms
+from tandem.cib.scores import INFINITY
+from tandem.cib.scores import parse as score_parse
+from tandem.cib.unpack import (
+    PCMK_EXEC_DONE,
+    ROLE_RANK,
+    ROLE_STOPPED,
+    ClusterState,
+    OpRecord,
+    classify,
+    norm_role,
+)
 
 Positions = Mapping[str, tuple[str, Sequence[str]]]
 
@@ -87,8 +102,7 @@ def _prim_line(
         failed = False
     else:
         nodes = state.running_on(prim.id)
-        role = state.role_of(prim.id) if nodes else ROLE_STOPPED
-        failed = any(h.failed for h in state.history.get(prim.id, {}).values() if h.active)
+        role, failed = _role_and_failed(cib, state, prim, ctx) if nodes else (ROLE_STOPPED, False)
     flags = []
     if (norm_role(meta.get("target-role")) or "") == ROLE_STOPPED:
         flags.append("disabled")
@@ -98,6 +112,8 @@ def _prim_line(
         flags.append("blocked")
     elif not managed or is_true(meta.get("maintenance")):
         flags.append("unmanaged")
+    if failure_ignored(cib, state, prim):
+        flags.append("failure ignored")
     nodes = list(nodes)
     status = "FAILED" if failed else role
     if not nodes:
@@ -112,6 +128,32 @@ def _prim_line(
     if len(nodes) > 1:
         text += f" [ {' '.join(nodes)} ]"
     return text
+
+
+def _role_and_failed(cib: Cib, state: ClusterState, prim: Primitive, ctx: RuleContext) -> tuple[str, bool]:
+    """The role shown and whether it is FAILED, from the nodes crm_mon reads history of.
+
+    An offline node that is not UNCLEAN (lost with fencing disabled, or
+    stopped) runs nothing whatever its old records say, so its role does not
+    count.  Failures count on online nodes only (an UNCLEAN node's will be
+    settled by fencing: crm_mon shows "Started NODE (UNCLEAN)"), and neither
+    expired failures nor ``on-fail=ignore`` ones do (crm_mon shows those as
+    "failure ignored" instead).
+    """
+    role = ROLE_STOPPED
+    failed = False
+    timeout = _failure_timeout_ms(cib, prim, ctx)
+    for node, h in state.history.get(prim.id, {}).items():
+        if not h.active or not _shows_history(state, node):
+            continue
+        if ROLE_RANK[h.role] > ROLE_RANK[role]:
+            role = h.role
+        info = state.nodes.get(node)
+        failed = failed or ((info is None or info.online) and any(
+            _is_failure(f) and not _expired(f, timeout, state) and _on_fail(cib, prim, f, ctx) != "ignore"
+            for f in h.failures
+        ))
+    return role, failed
 
 
 def _resource_lines(cib: Cib, state: ClusterState, rsc: Resource, positions: Positions | None, ctx: RuleContext, blocked_ids: set[str] | None = None) -> list[str]:
@@ -212,8 +254,20 @@ def render_cluster_status(
     title: str | None = "Current cluster status:",
     order: Sequence[str] | None = None,
     blocked_ids: set[str] | None = None,
+    *,
+    failures: bool | None = None,
+    failcounts: bool = False,
+    detail: bool = False,
 ) -> list[str]:
-    """Lines of the status (Node List and Full List of Resources)."""
+    """Lines of the status (Node List and Full List of Resources, then crm_mon's failure sections).
+
+    ``failures``: add crm_mon's "Failed Resource Actions" (when there are
+    any).  By default it follows ``title``: ``title=None`` is crm_mon's
+    layout (``tandem status``), a titled block is crm_simulate's, which has
+    no such section.  ``failcounts`` adds "Migration Summary" (crm_mon
+    --failcounts, part of ``pcs status --full``); ``detail`` words the failed
+    actions as crm_mon --show-detail does (op key, rc, call id, times).
+    """
     ctx = RuleContext(now=state.now)
     lines: list[str] = []
     if title:
@@ -230,4 +284,324 @@ def render_cluster_status(
         lines.append("    * No resources")
     for r in tops:
         lines.extend(_resource_lines(cib, state, r, positions, ctx, blocked_ids))
+    if failcounts:
+        lines.extend(render_migration_summary(cib, state))
+    if (title is None) if failures is None else failures:
+        lines.extend(render_failed_actions(cib, state, detail=detail))
     return lines
+
+
+# --------------------------------------------------------------------------- failures
+#
+# crm_mon's "Failed Resource Actions" and "Migration Summary" (--failcounts),
+# as Pacemaker 2.1.5 prints them.  What counts, observed on crm_mon itself:
+# - only nodes that are online (an offline node, clean or UNCLEAN, shows no
+#   failed action, whatever its old history says);
+# - every failed record there, in status order (node_state, lrm_resource,
+#   call-id), one line per (operation key, node): the ``RSC_last_failure_0``
+#   twin of a failed monitor is not listed twice, the lowest call id wins;
+# - a record that stays after the recovery (``RSC_last_failure_0``) is still
+#   listed until ``resource cleanup`` deletes it; a failure older than the
+#   resource's ``failure-timeout`` is not (Pacemaker treats it as expired).
+
+_RC_TEXT = {
+    0: "ok",
+    1: "error",
+    2: "invalid parameter",
+    3: "unimplemented feature",
+    4: "insufficient privileges",
+    5: "not installed",
+    6: "not configured",
+    7: "not running",
+    8: "promoted",
+    9: "promoted (failed)",
+    190: "OCF_DEGRADED",
+    191: "promoted (degraded)",
+}
+
+_EXEC_STATUS_TEXT = {
+    -1: "pending",
+    0: "complete",
+    1: "Cancelled",
+    2: "Timed Out",
+    3: "NOT SUPPORTED",
+    4: "Error",
+    5: "Hard error",
+    6: "Fatal error",
+    7: "Not installed",
+    8: "Internal communication failure",
+    9: "Cannot execute now",
+    10: "No fence device",
+    11: "CIB secrets unavailable",
+}
+
+_MS_DAY, _MS_HOUR, _MS_MIN, _MS_SEC = 86_400_000, 3_600_000, 60_000, 1000
+
+
+def readable_interval(ms: int) -> str:
+    """A duration as crm_mon 2.1.5 words it: ``3s``, ``1m30.500s``, ``60m``, ``24h``, ``1000ms``.
+
+    Why not the obvious form: crm_mon only carries a unit over once the value is
+    *strictly* above it (60000 ms is ``60s``, 3600000 ms ``60m``, 61000 ms
+    ``1m1000ms``), and administrators compare the two outputs verbatim.
+    """
+    out = ""
+    rest = max(ms, 0)
+    for unit, suffix in ((_MS_DAY, "d"), (_MS_HOUR, "h"), (_MS_MIN, "m")):
+        if rest > unit:
+            out += f"{rest // unit}{suffix}"
+            rest %= unit
+    if rest > _MS_SEC:
+        secs, frac = divmod(rest, _MS_SEC)
+        out += f"{secs}.{frac:03d}s" if frac else f"{secs}s"
+    elif rest > 0:
+        out += f"{rest}ms"
+    return out or "0s"
+
+
+def epoch_text(epoch: int) -> str:
+    """Local time in ctime's layout (``Mon Nov  6 19:46:40 2023``), crm_mon's timestamps."""
+    t = time.localtime(epoch)
+    return time.strftime("%a %b ", t) + f"{t.tm_mday:>2}" + time.strftime(" %H:%M:%S %Y", t)
+
+
+def _int_attr(el: object, name: str) -> int | None:
+    get = getattr(el, "get", None)
+    text = get(name) if get is not None else None
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class FailedAction:
+    """One line of "Failed Resource Actions" (the record's facts, as crm_mon reads them)."""
+
+    rsc: str
+    node: str
+    op_key: str
+    task: str
+    interval_ms: int
+    rc: int
+    status: int
+    call_id: int
+    exit_reason: str
+    last_rc_change: int | None
+    exec_ms: int | None
+    queue_ms: int | None
+
+    def friendly(self) -> str:
+        """crm_mon's default wording (what ``pcs status`` prints)."""
+        what = "probe" if self.task == "monitor" and self.interval_ms == 0 else self.task
+        text = self.rsc + " "
+        if self.interval_ms:
+            text += f"{readable_interval(self.interval_ms)}-interval "
+        text += f"{what} on {self.node}"
+        if self.status == PCMK_EXEC_DONE:
+            text += f" returned '{_RC_TEXT.get(self.rc, 'unknown')}'"
+            if self.exit_reason:
+                text += f" ({self.exit_reason})"
+        else:
+            text += f" could not be executed ({_EXEC_STATUS_TEXT.get(self.status, 'unknown')}"
+            text += f": {self.exit_reason})" if self.exit_reason else ")"
+        if self.last_rc_change is not None:
+            text += f" at {epoch_text(self.last_rc_change)}"
+        if self.exec_ms:
+            text += f" after {readable_interval(self.exec_ms)}"
+        return text
+
+    def technical(self) -> str:
+        """crm_mon --show-detail's wording (what ``pcs status --full`` prints)."""
+        text = (
+            f"{self.op_key} on {self.node} '{_RC_TEXT.get(self.rc, 'unknown')}' ({self.rc}): "
+            f"call={self.call_id}, status='{_EXEC_STATUS_TEXT.get(self.status, 'unknown')}'"
+        )
+        if self.exit_reason:
+            text += f", exitreason='{self.exit_reason}'"
+        if self.last_rc_change is not None:
+            text += f", last-rc-change='{epoch_text(self.last_rc_change)}'"
+        if self.queue_ms is not None:
+            text += f", queued={self.queue_ms}ms"
+        if self.exec_ms is not None:
+            text += f", exec={self.exec_ms}ms"
+        return text
+
+
+def _shows_history(state: ClusterState, node: str) -> bool:
+    """Does crm_mon count this node's history for where resources are (online or UNCLEAN)?"""
+    info = state.nodes.get(node)
+    return info is None or info.online or info.unclean
+
+
+def _failure_timeout_ms(cib: Cib, prim: Primitive | None, ctx: RuleContext) -> int:
+    if prim is None:
+        return 0
+    return parse_interval_ms(_meta(cib, prim, ctx).get("failure-timeout"), 0)
+
+
+def _expired(op: OpRecord, timeout_ms: int, state: ClusterState) -> bool:
+    if timeout_ms <= 0 or not op.last_rc_change:
+        return False
+    return state.now.timestamp() >= op.last_rc_change + timeout_ms // 1000
+
+
+def _is_failure(op: OpRecord) -> bool:
+    return classify(op) in ("failed", "hard", "fatal")
+
+
+def _on_fail(cib: Cib, prim: Primitive | None, op: OpRecord, ctx: RuleContext) -> str:
+    """The op's ``on-fail`` (op, then op_defaults; stop: block without fencing), lowercased."""
+    value = None
+    if prim is not None:
+        for d in prim.ops:
+            if d.name == op.task and d.interval_ms == op.interval_ms:
+                value = d.get("on-fail")
+                break
+    if value is None:
+        value = resolve(cib.op_defaults, ctx).get("on-fail")
+    return (value or "restart").lower()
+
+
+def _rsc_failures(
+    cib: Cib, state: ClusterState, rid: str, prim: Primitive | None, ctx: RuleContext
+) -> list[tuple[str, OpRecord]]:
+    """(node, record) of every unexpired failed record of ``rid`` on an online node."""
+    timeout = _failure_timeout_ms(cib, prim, ctx)
+    out = []
+    for node, h in state.history.get(rid, {}).items():
+        info = state.nodes.get(node)
+        if info is None or not info.online:
+            continue
+        out += [(node, op) for op in h.ops if _is_failure(op) and not _expired(op, timeout, state)]
+    return out
+
+
+def _live_failures(cib: Cib, state: ClusterState, ctx: RuleContext) -> list[tuple[str, str, OpRecord]]:
+    """(rsc, node, record) of every unexpired failed record on an online node, in status order."""
+    prims = {p.id: p for p in cib.primitives()}
+    found = [
+        (rid, node, op)
+        for rid in state.history
+        for node, op in _rsc_failures(cib, state, rid, prims.get(rid), ctx)
+    ]
+    if not found:
+        return []
+    order: dict[int, int] = {}
+    if cib.status is not None:
+        order = {id(el): i for i, el in enumerate(cib.status.iter("lrm_rsc_op"))}
+    # status order of the lrm_resource (its first failed record), then call id
+    first: dict[tuple[str, str], int] = {}
+    for rid, node, op in found:
+        pos = order.get(id(op.element), len(order))
+        first[(rid, node)] = min(first.get((rid, node), pos), pos)
+    found.sort(key=lambda f: (first[(f[0], f[1])], f[2].call_id, order.get(id(f[2].element), 0)))
+    return found
+
+
+def failed_actions(cib: Cib, state: ClusterState) -> list[FailedAction]:
+    """The entries of crm_mon's "Failed Resource Actions", in its order."""
+    ctx = RuleContext(now=state.now)
+    seen: set[tuple[str, str]] = set()
+    out: list[FailedAction] = []
+    for rid, node, op in _live_failures(cib, state, ctx):
+        el = op.element
+        get = getattr(el, "get", None)
+        op_key = (get("operation_key") if get is not None else None) or f"{rid}_{op.key}"
+        if (op_key, node) in seen:
+            continue
+        seen.add((op_key, node))
+        out.append(
+            FailedAction(
+                rsc=rid,
+                node=node,
+                op_key=op_key,
+                task=op.task,
+                interval_ms=op.interval_ms,
+                rc=op.rc,
+                status=op.status,
+                call_id=op.call_id,
+                exit_reason=(get("exit-reason") if get is not None else None) or "",
+                last_rc_change=op.last_rc_change,
+                exec_ms=_int_attr(el, "exec-time"),
+                queue_ms=_int_attr(el, "queue-time"),
+            )
+        )
+    return out
+
+
+def failure_ignored(cib: Cib, state: ClusterState, prim: Primitive) -> bool:
+    """Has ``prim`` an unexpired failure, on an online node, whose on-fail is ``ignore``?"""
+    ctx = RuleContext(now=state.now)
+    return any(
+        _on_fail(cib, prim, op, ctx) == "ignore"
+        for _node, op in _rsc_failures(cib, state, prim.id, prim, ctx)
+    )
+
+
+def render_failed_actions(cib: Cib, state: ClusterState, *, detail: bool = False) -> list[str]:
+    """``Failed Resource Actions`` (blank line first), or nothing when no action failed."""
+    actions = failed_actions(cib, state)
+    if not actions:
+        return []
+    lines = ["", "  * Failed Resource Actions:"]
+    lines += [f"    * {a.technical() if detail else a.friendly()}" for a in actions]
+    return lines
+
+
+def render_migration_summary(cib: Cib, state: ClusterState) -> list[str]:
+    """crm_mon --failcounts's ``Migration Summary`` (blank line first).
+
+    Each online node with a fail count, then each resource with one there:
+    ``migration-threshold=N fail-count=N last-failure='...'`` (INFINITY
+    printed as 1000000, as crm_mon does).
+    """
+    ctx = RuleContext(now=state.now)
+    lines = ["", "  * Migration Summary:"]
+    prims = list(cib.primitives())
+    for name, info in state.nodes.items():
+        if not info.online:
+            continue
+        rows = []
+        for p in prims:
+            count = info.fail_counts.get(p.id, 0)
+            if count <= 0:
+                continue
+            meta = _meta(cib, p, ctx)
+            last = info.last_failure.get(p.id, 0)
+            timeout = parse_interval_ms(meta.get("failure-timeout"), 0)
+            if timeout > 0 and last and state.now.timestamp() >= last + timeout // 1000:
+                continue
+            try:
+                threshold = min(score_parse(meta.get("migration-threshold", "1000000")), INFINITY)
+            except Exception:  # noqa: BLE001 - a garbled threshold is Pacemaker's default
+                threshold = INFINITY
+            row = f"      * {p.id}: migration-threshold={threshold} fail-count={min(count, INFINITY)}"
+            if last:
+                row += f" last-failure='{epoch_text(last)}'"
+            rows.append(row)
+        if rows:
+            lines.append(f"    * Node: {name}:")
+            lines += rows
+    return lines
+
+
+def crm_mon_lines(
+    cib: Cib, state: ClusterState, *, failcounts: bool = False, detail: bool = False
+) -> list[str]:
+    """The body of ``crm_mon -1 --inactive`` after its summary, in crm_mon's own indentation.
+
+    From "Node List:" on: the node list, the resources, then "Migration
+    Summary" (``failcounts``) and "Failed Resource Actions".  ``tandem
+    status`` prints this; ``pcs status --full`` is crm_mon with
+    ``--failcounts --show-detail`` (``detail`` covers the failed actions'
+    wording only; the node list stays in the short form).
+    """
+    lines = render_cluster_status(cib, state, title=None, failcounts=failcounts, detail=detail)
+    out = []
+    for line in lines:
+        if line.startswith("  * ") and line.endswith(":"):
+            out.append(line[4:])  # a section header: "  * Node List:" -> "Node List:"
+        else:
+            out.append(line[2:] if line.startswith("  ") else line)
+    return out
