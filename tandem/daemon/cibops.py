@@ -214,39 +214,110 @@ def _all_ids(root: etree._Element) -> set[str]:
     return {e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
 
 
-def _merge(target: etree._Element, source: etree._Element) -> None:
-    for name, value in source.attrib.items():
-        target.set(name, value)
-    for child in source:
-        if not isinstance(child.tag, str):
-            continue
-        cid = child.get("id")
-        if cid is not None:
-            match = [c for c in target if c.tag == child.tag and c.get("id") == cid]
-        else:
-            match = [c for c in target if c.tag == child.tag and c.get("id") is None]
-            if len(match) > 1:
-                match = []
-        if match:
-            _merge(match[0], child)
-        else:
-            target.append(etree.fromstring(etree.tostring(child)))
+# Theory of operation (the status fast path): most changes are operation
+# results and node attributes, which touch only <status>.  Copying the whole CIB
+# (configuration and every node's history) to apply one record costs time
+# proportional to the cluster's size and sits on every failover's critical path
+# (a result must be in the CIB before the DC fires the next action).  Such
+# batches are applied to the live tree instead, every step recorded in an undo
+# journal: an error rolls every step back, so the batch stays atomic and the
+# outcome deterministic (the same batch gives the same tree and the same error
+# on every node).  A batch that turns out to reach outside <status> is rolled
+# back and applied by the copying path.  Both paths run the same steps
+# (:func:`_apply_one`); the copying path's journal is simply never replayed.
 
 
-def _apply_one(root: etree._Element, op: dict[str, Any]) -> None:
+class _OutsideStatus(Exception):
+    """A step of a batch scoped to <status> would touch something else."""
+
+
+class _Journal:
+    """The steps' changes, with undo records replayed backwards by :meth:`rollback`.
+
+    ``status`` set: the batch is scoped to that <status> element (:meth:`inside`
+    enforces it); None: anything goes (the copying path).
+    """
+
+    def __init__(self, status: etree._Element | None = None) -> None:
+        self.status = status
+        self.undo: list[Any] = []
+
+    def inside(self, el: etree._Element, parent_ok: bool = False) -> etree._Element:
+        """``el`` when the scope allows touching it (inside <status>), else _OutsideStatus."""
+        if self.status is None or (parent_ok and el is self.status):
+            return el
+        node = el.getparent()
+        while node is not None and node is not self.status:
+            node = node.getparent()
+        if node is None:
+            raise _OutsideStatus
+        return el
+
+    def set(self, el: etree._Element, name: str, value: str) -> None:
+        old = el.get(name)
+        if old == value:
+            return
+        el.set(name, value)
+        self.undo.append(
+            (lambda: el.attrib.pop(name, None)) if old is None else (lambda: el.set(name, old))
+        )
+
+    def append(self, parent: etree._Element, el: etree._Element) -> None:
+        parent.append(el)
+        self.undo.append(lambda: parent.remove(el))
+
+    def remove(self, el: etree._Element) -> None:
+        parent = el.getparent()
+        index = parent.index(el)
+        parent.remove(el)
+        self.undo.append(lambda: parent.insert(index, el))
+
+    def replace(self, old: etree._Element, new: etree._Element) -> None:
+        parent = old.getparent()
+        parent.replace(old, new)
+        self.undo.append(lambda: parent.replace(new, old))
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+    def merge(self, target: etree._Element, source: etree._Element) -> None:
+        """Set ``source``'s attributes on ``target``; merge children with the same tag
+        and id (or the only id-less one of that tag) recursively, append the others."""
+        for name, value in source.attrib.items():
+            self.set(target, name, value)
+        for child in source:
+            if not isinstance(child.tag, str):
+                continue
+            cid = child.get("id")
+            if cid is not None:
+                match = [c for c in target if c.tag == child.tag and c.get("id") == cid]
+            else:
+                match = [c for c in target if c.tag == child.tag and c.get("id") is None]
+                if len(match) > 1:
+                    match = []
+            if match:
+                self.merge(match[0], child)
+            else:
+                self.append(target, etree.fromstring(etree.tostring(child)))
+
+
+def _apply_one(root: etree._Element, op: dict[str, Any], j: _Journal) -> None:
     kind = op.get("op")
     if kind == "create":
-        parent = _select_one(root, str(op.get("parent", "")))
+        parent = j.inside(_select_one(root, str(op.get("parent", ""))), parent_ok=True)
         el = _fragment(str(op.get("xml", "")))
         dup = _all_ids(root) & _all_ids(el)
         if dup:
             first = sorted(dup)[0]
             raise _err("CIB_ID_EXISTS", f"'{first}' already exists", id=first)
-        parent.append(el)
+        j.append(parent, el)
     elif kind == "modify":
         el = _fragment(str(op.get("xml", "")))
         el_id = el.get("id")
         if el.tag == "cib":
+            if j.status is not None:
+                raise _OutsideStatus
             _merge_cib_attrs(root, el)
             return
         if not el_id:
@@ -254,11 +325,11 @@ def _apply_one(root: etree._Element, op: dict[str, Any]) -> None:
         found = _find_by_id(root, el.tag, el_id)
         if not found:
             if op.get("parent"):
-                parent = _select_one(root, str(op["parent"]))
-                parent.append(el)
+                parent = j.inside(_select_one(root, str(op["parent"])), parent_ok=True)
+                j.append(parent, el)
                 return
             raise _err("CIB_NOT_FOUND", f'<{el.tag} id="{el_id}"> does not exist', id=el_id)
-        _merge(found[0], el)
+        j.merge(j.inside(found[0]), el)
     elif kind == "delete":
         xpath = str(op.get("xpath", ""))
         found = _select(root, xpath)
@@ -269,7 +340,9 @@ def _apply_one(root: etree._Element, op: dict[str, Any]) -> None:
                 raise _err(
                     "CIB_DELETE_SECTION", f"'{xpath}' selects a top-level element", xpath=xpath
                 )
-            el.getparent().remove(el)
+            j.inside(el)
+        for el in found:
+            j.remove(el)
     elif kind == "replace":
         xpath = str(op.get("xpath", ""))
         target = _select_one(root, xpath)
@@ -282,7 +355,7 @@ def _apply_one(root: etree._Element, op: dict[str, Any]) -> None:
                 f"'{xpath}' selects <{target.tag}>, cannot replace it with <{el.tag}>",
                 xpath=xpath,
             )
-        target.getparent().replace(target, el)
+        j.replace(j.inside(target), el)
     else:
         raise _err("CIB_BAD_OP", f"unknown CIB operation '{kind}'", op=str(kind))
 
@@ -359,10 +432,11 @@ def apply_ops(
     new = etree.fromstring(etree.tostring(root))
     before = config_text(new)
     status_before = etree.tostring(new.find("status"))
+    journal = _Journal()  # unscoped, never replayed: the copy is dropped on error
     for op in ops:
         if not isinstance(op, dict):
             raise _err("CIB_BAD_OP", "a CIB operation must be a JSON object")
-        _apply_one(new, op)
+        _apply_one(new, op, journal)
     problems = check(new)
     if problems:
         raise CibError(*problems)
@@ -376,139 +450,6 @@ def apply_ops(
     else:
         set_version(new, (a, e, n))
     return new
-
-
-# --------------------------------------------------------------------------- status fast path
-#
-# Theory of operation: most changes are operation results and node attributes,
-# which touch only <status>.  Copying the whole CIB (configuration and every
-# node's history) to apply one record costs time proportional to the cluster's
-# size and sits on every failover's critical path (a result must be in the CIB
-# before the DC fires the next action).  Such batches are applied to the live
-# tree instead, with an undo journal: any error rolls every step back, so the
-# batch stays atomic and the result stays deterministic (the same batch gives
-# the same tree and the same error on every node).  A batch that turns out to
-# reach outside <status> is rolled back and applied by the copying path.
-
-
-class _OutsideStatus(Exception):
-    """A step of a batch would touch something other than <status>."""
-
-
-class _Journal:
-    """Undo steps of an in-place batch, replayed backwards by :meth:`rollback`."""
-
-    def __init__(self, status: etree._Element) -> None:
-        self.status = status
-        self.undo: list[Any] = []
-
-    def inside(self, el: etree._Element) -> etree._Element:
-        """``el`` itself when it lies inside <status> (not <status> itself), else raise."""
-        node = el.getparent()
-        while node is not None and node is not self.status:
-            node = node.getparent()
-        if node is None:
-            raise _OutsideStatus
-        return el
-
-    def set(self, el: etree._Element, name: str, value: str) -> None:
-        old = el.get(name)
-        if old == value:
-            return
-        el.set(name, value)
-        self.undo.append(
-            (lambda: el.attrib.pop(name, None)) if old is None else (lambda: el.set(name, old))
-        )
-
-    def append(self, parent: etree._Element, el: etree._Element) -> None:
-        parent.append(el)
-        self.undo.append(lambda: parent.remove(el))
-
-    def remove(self, el: etree._Element) -> None:
-        parent = el.getparent()
-        index = parent.index(el)
-        parent.remove(el)
-        self.undo.append(lambda: parent.insert(index, el))
-
-    def replace(self, old: etree._Element, new: etree._Element) -> None:
-        parent = old.getparent()
-        parent.replace(old, new)
-        self.undo.append(lambda: parent.replace(new, old))
-
-    def rollback(self) -> None:
-        while self.undo:
-            self.undo.pop()()
-
-    def merge(self, target: etree._Element, source: etree._Element) -> None:
-        """:func:`_merge`, journaled."""
-        for name, value in source.attrib.items():
-            self.set(target, name, value)
-        for child in source:
-            if not isinstance(child.tag, str):
-                continue
-            cid = child.get("id")
-            if cid is not None:
-                match = [c for c in target if c.tag == child.tag and c.get("id") == cid]
-            else:
-                match = [c for c in target if c.tag == child.tag and c.get("id") is None]
-                if len(match) > 1:
-                    match = []
-            if match:
-                self.merge(match[0], child)
-            else:
-                self.append(target, etree.fromstring(etree.tostring(child)))
-
-
-def _apply_one_in_status(root: etree._Element, op: dict[str, Any], j: _Journal) -> None:
-    """:func:`_apply_one` for a step that must stay inside <status> (else _OutsideStatus)."""
-    kind = op.get("op")
-    if kind == "create":
-        parent = _select_one(root, str(op.get("parent", "")))
-        if parent is not j.status:
-            j.inside(parent)
-        el = _fragment(str(op.get("xml", "")))
-        dup = _all_ids(root) & _all_ids(el)
-        if dup:
-            first = sorted(dup)[0]
-            raise _err("CIB_ID_EXISTS", f"'{first}' already exists", id=first)
-        j.append(parent, el)
-    elif kind == "modify":
-        el = _fragment(str(op.get("xml", "")))
-        el_id = el.get("id")
-        if el.tag == "cib" or not el_id:
-            raise _OutsideStatus  # the copying path gives the same result or error
-        found = _find_by_id(root, el.tag, el_id)
-        if not found:
-            if not op.get("parent"):
-                raise _OutsideStatus
-            parent = _select_one(root, str(op["parent"]))
-            if parent is not j.status:
-                j.inside(parent)
-            j.append(parent, el)
-            return
-        j.merge(j.inside(found[0]), el)
-    elif kind == "delete":
-        xpath = str(op.get("xpath", ""))
-        found = _select(root, xpath)
-        if not found and not op.get("missing_ok"):
-            raise _err("CIB_NOT_FOUND", f"nothing matches '{xpath}'", xpath=xpath)
-        for el in found:
-            j.inside(el)
-        for el in found:
-            j.remove(el)
-    elif kind == "replace":
-        xpath = str(op.get("xpath", ""))
-        target = j.inside(_select_one(root, xpath))
-        el = _fragment(str(op.get("xml", "")))
-        if el.tag != target.tag:
-            raise _err(
-                "CIB_REPLACE_TAG",
-                f"'{xpath}' selects <{target.tag}>, cannot replace it with <{el.tag}>",
-                xpath=xpath,
-            )
-        j.replace(target, el)
-    else:
-        raise _err("CIB_BAD_OP", f"unknown CIB operation '{kind}'", op=str(kind))
 
 
 def _status_in_place(root: etree._Element, ops: list[dict[str, Any]], keep: bool) -> bool | None:
@@ -526,7 +467,7 @@ def _status_in_place(root: etree._Element, ops: list[dict[str, Any]], keep: bool
         for op in ops:
             if not isinstance(op, dict):
                 raise _err("CIB_BAD_OP", "a CIB operation must be a JSON object")
-            _apply_one_in_status(root, op, j)
+            _apply_one(root, op, j)
     except _OutsideStatus:
         j.rollback()
         return None
