@@ -89,6 +89,8 @@ class NodeInfo:
     # fail counts: rsc id -> count; last failure: rsc id -> epoch seconds
     fail_counts: dict[str, int] = field(default_factory=dict)
     last_failure: dict[str, int] = field(default_factory=dict)
+    # the same per operation: rsc id -> "monitor_10000" (or "" for old-style names) -> count
+    fail_count_ops: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -352,7 +354,7 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
         info.shutdown = bool(sd) and sd not in ("0", "false")
         for name, value in a.items():
             if name.startswith("fail-count-"):
-                rid = name[len("fail-count-"):].split("#", 1)[0]
+                rid, _, opkey = name[len("fail-count-"):].partition("#")
                 try:
                     from tandem.cib.scores import parse as parse_score
 
@@ -360,6 +362,8 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                 except Exception:
                     v = 0
                 info.fail_counts[rid] = clamp(info.fail_counts.get(rid, 0) + v) if v < INFINITY else INFINITY
+                per_op = info.fail_count_ops.setdefault(rid, {})
+                per_op[opkey] = clamp(per_op.get(opkey, 0) + v) if v < INFINITY else INFINITY
             elif name.startswith("last-failure-"):
                 rid = name[len("last-failure-"):].split("#", 1)[0]
                 info.last_failure[rid] = max(info.last_failure.get(rid, 0), _int(value))

@@ -407,6 +407,18 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     for r in rscs:
         rechecks.extend(_apply_failures(r, cib, state, node_order, can_fence))
 
+    for r in rscs:
+        if no_fencing or any(state.nodes[n].maintenance for n in r.current):
+            r.managed = False
+        if len(r.current) > 1 and r.multiple_active == "stop_only":
+            for n in node_order:
+                r.add_score(n, -INF, "active on several nodes with multiple-active=stop_only", "failure")
+        if not r.managed:
+            # an unmanaged (or blocked) resource stays where it is active
+            for n in r.current:
+                r.ensure_node(n)
+                r.add_score(n, INF, "the resource is unmanaged and active here", "unmanaged")
+
     # 2. stickiness, then fail-count bans
     for r in rscs:
         if r.managed and r.stickiness >= 1 and len(r.current) == 1:
@@ -417,7 +429,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     for n in node_order:
         info = state.nodes[n]
         for r in rscs:
-            fc = info.fail_counts.get(r.id, 0)
+            fc = _effective_fail_count(r, cib, state, info.fail_count_ops.get(r.id))
             if fc <= 0 or r.migration_threshold <= 0:
                 continue
             if r.failure_timeout_ms > 0:
@@ -430,9 +442,6 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
             if fc >= r.migration_threshold:
                 r.ensure_node(n)
                 r.add_score(n, -INF, f"fail count {S.to_str(fc)} reached migration-threshold {S.to_str(r.migration_threshold)}", "failcount")
-    for r in rscs:
-        if no_fencing or any(state.nodes[n].maintenance for n in r.current):
-            r.managed = False
 
     # 3. colocations and assignment
     _colocations(cib, by_id, groups)
@@ -598,6 +607,24 @@ def _on_fail(r: Rsc, cib: Cib, state: ClusterState, task: str, interval: int) ->
     return "restart"
 
 
+def _effective_fail_count(r: Rsc, cib: Cib, state: ClusterState, per_op: dict[str, int] | None) -> int:
+    """Fail counts that count against migration-threshold.
+
+    Pacemaker Explained: the threshold has an effect only when the failed
+    operation's on-fail is ``restart`` (the default); fail counts recorded
+    without an operation (old CIBs) always count.
+    """
+    if not per_op:
+        return 0
+    total = 0
+    for key, count in per_op.items():
+        task, _, interval = key.rpartition("_")
+        if task and interval.isdigit() and _on_fail(r, cib, state, task, int(interval)) != "restart":
+            continue
+        total = S.add(total, count)
+    return total
+
+
 def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str], can_fence) -> list[datetime]:  # noqa: ANN001
     """Pacemaker's reaction to failed operations in the history."""
     from tandem.cib.unpack import classify
@@ -608,7 +635,11 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
         if n not in state.nodes or not (state.nodes[n].online or state.nodes[n].unclean):
             continue  # offline nodes' history is not considered
         for f in list(h.failures):
-            if r.failure_timeout_ms > 0 and f.last_rc_change:
+            on_fail = _on_fail(r, cib, state, f.task, f.interval_ms)
+            if f.task == "stop" and on_fail != "ignore" and classify(f) != "not_installed":
+                # a resource that failed to stop there must never be placed there again
+                r.add_score(n, -INF, f"failed to stop on {n} (rc={f.rc})", "failure")
+            if r.failure_timeout_ms > 0 and f.last_rc_change and on_fail != "block":
                 expires = f.last_rc_change + r.failure_timeout_ms // 1000
                 if state.now.timestamp() >= expires:
                     h.failures.remove(f)
@@ -628,7 +659,6 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
             elif kind == "fatal":
                 for m in node_order:
                     r.add_score(m, -INF, f"fatal error on {n}: {f.task} rc={f.rc}", "failure")
-            on_fail = _on_fail(r, cib, state, f.task, f.interval_ms)
             if on_fail == "ignore":
                 h.failures.remove(f)
                 r.failure_ignored = True
