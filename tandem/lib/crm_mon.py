@@ -102,7 +102,11 @@ def _prim_line(
         failed = False
     else:
         nodes = state.running_on(prim.id)
-        role, failed = _role_and_failed(cib, state, prim, ctx) if nodes else (ROLE_STOPPED, False)
+        role, failed, blocked_here = (
+            _role_and_failed(cib, state, prim, ctx) if nodes else (ROLE_STOPPED, False, False)
+        )
+        if blocked_ids is None and blocked_here:
+            blocked_ids = {prim.id}  # crm_mon: on-fail=block leaves it blocked where it failed
     flags = []
     if (norm_role(meta.get("target-role")) or "") == ROLE_STOPPED:
         flags.append("disabled")
@@ -130,8 +134,8 @@ def _prim_line(
     return text
 
 
-def _role_and_failed(cib: Cib, state: ClusterState, prim: Primitive, ctx: RuleContext) -> tuple[str, bool]:
-    """The role shown and whether it is FAILED, from the nodes crm_mon reads history of.
+def _role_and_failed(cib: Cib, state: ClusterState, prim: Primitive, ctx: RuleContext) -> tuple[str, bool, bool]:
+    """The role shown, whether it is FAILED, and whether a failure blocks it (on-fail=block).
 
     An offline node that is not UNCLEAN (lost with fencing disabled, or
     stopped) runs nothing whatever its old records say, so its role does not
@@ -141,7 +145,7 @@ def _role_and_failed(cib: Cib, state: ClusterState, prim: Primitive, ctx: RuleCo
     "failure ignored" instead).
     """
     role = ROLE_STOPPED
-    failed = False
+    failed = blocked = False
     timeout = _failure_timeout_ms(cib, prim, ctx)
     for node, h in state.history.get(prim.id, {}).items():
         if not h.active or not _shows_history(state, node):
@@ -149,11 +153,16 @@ def _role_and_failed(cib: Cib, state: ClusterState, prim: Primitive, ctx: RuleCo
         if ROLE_RANK[h.role] > ROLE_RANK[role]:
             role = h.role
         info = state.nodes.get(node)
-        failed = failed or ((info is None or info.online) and any(
-            _is_failure(f) and not _expired(f, timeout, state) and _on_fail(cib, prim, f, ctx) != "ignore"
-            for f in h.failures
-        ))
-    return role, failed
+        if info is not None and not info.online:
+            continue
+        for f in h.failures:
+            if not _is_failure(f) or _expired(f, timeout, state):
+                continue
+            on_fail = _on_fail(cib, prim, f, ctx, state)
+            if on_fail != "ignore":
+                failed = True
+                blocked = blocked or on_fail == "block"
+    return role, failed, blocked
 
 
 def _resource_lines(cib: Cib, state: ClusterState, rsc: Resource, positions: Positions | None, ctx: RuleContext, blocked_ids: set[str] | None = None) -> list[str]:
@@ -450,8 +459,9 @@ def _is_failure(op: OpRecord) -> bool:
     return classify(op) in ("failed", "hard", "fatal")
 
 
-def _on_fail(cib: Cib, prim: Primitive | None, op: OpRecord, ctx: RuleContext) -> str:
-    """The op's ``on-fail`` (op, then op_defaults; stop: block without fencing), lowercased."""
+def _on_fail(cib: Cib, prim: Primitive | None, op: OpRecord, ctx: RuleContext, state: ClusterState) -> str:
+    """The op's ``on-fail`` (op, then op_defaults; a stop's default: fence, or block without
+    fencing), lowercased."""
     value = None
     if prim is not None:
         for d in prim.ops:
@@ -460,6 +470,8 @@ def _on_fail(cib: Cib, prim: Primitive | None, op: OpRecord, ctx: RuleContext) -
                 break
     if value is None:
         value = resolve(cib.op_defaults, ctx).get("on-fail")
+    if not value and op.task == "stop":
+        value = "fence" if state.options.fencing_enabled else "block"
     return (value or "restart").lower()
 
 
@@ -534,7 +546,7 @@ def failure_ignored(cib: Cib, state: ClusterState, prim: Primitive) -> bool:
     """Has ``prim`` an unexpired failure, on an online node, whose on-fail is ``ignore``?"""
     ctx = RuleContext(now=state.now)
     return any(
-        _on_fail(cib, prim, op, ctx) == "ignore"
+        _on_fail(cib, prim, op, ctx, state) == "ignore"
         for _node, op in _rsc_failures(cib, state, prim.id, prim, ctx)
     )
 
