@@ -36,11 +36,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tandem.cib import xmlio  # noqa: E402
 from tandem.cib.digest import op_digest  # noqa: E402
+from tandem.cib.history import (  # noqa: E402
+    CRM_FEATURE_SET,
+    OpRecord,
+    append_record,
+    transition_key,
+)
 
 CHAIN = 4
 MONITOR_MS = 10000
 OP_TIMEOUT_MS = 20000
-FEATURE_SET = "3.16.1"  # Pacemaker 2.1.5 refuses newer ones when it simulates
 UUID = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 T0 = 1_700_000_000
 
@@ -176,27 +181,21 @@ class _Ops:
     ) -> None:
         self.call_id += 1
         target = 7 if operation == "monitor" and interval_ms == 0 else 0
-        tkey = f"{self.call_id % 1000}:{self.call_id // 1000}:{target}:{UUID}"
-        digest = op_digest(params, interval_ms=interval_ms, timeout_ms=OP_TIMEOUT_MS)
-        _set(
-            etree.SubElement(parent, "lrm_rsc_op"),
-            ("id", key_id),
-            ("operation_key", f"{rid}_{operation}_{interval_ms}"),
-            ("operation", operation),
-            ("crm-debug-origin", "do_update_resource"),
-            ("crm_feature_set", FEATURE_SET),
-            ("transition-key", tkey),
-            ("transition-magic", f"0:{rc};{tkey}"),
-            ("exit-reason", ""),
-            ("on_node", node),
-            ("call-id", str(self.call_id)),
-            ("rc-code", str(rc)),
-            ("op-status", "0"),
-            ("interval", str(interval_ms)),
-            ("last-rc-change", str(T0)),
-            ("exec-time", "10"),
-            ("queue-time", "0"),
-            ("op-digest", digest),
+        append_record(
+            parent,
+            OpRecord(
+                id=key_id,
+                rsc=rid,
+                operation=operation,
+                interval_ms=interval_ms,
+                rc=rc,
+                call_id=self.call_id,
+                node=node,
+                transition_key=transition_key(self.call_id % 1000, self.call_id // 1000, target, UUID),
+                op_digest=op_digest(params, interval_ms=interval_ms, timeout_ms=OP_TIMEOUT_MS),
+                last_rc_change=T0,
+                exec_ms=10,
+            ),
         )
 
 
@@ -244,7 +243,7 @@ def generate(nodes: int, resources: int, state: str) -> etree._Element:
         raise ValueError(f"state must be steady or fresh, not {state!r}")
     cib = _set(
         etree.Element("cib"),
-        ("crm_feature_set", FEATURE_SET),
+        ("crm_feature_set", CRM_FEATURE_SET),
         ("validate-with", "pacemaker-3.8"),
         ("epoch", "10"),
         ("num_updates", "0"),

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+# The Pacemaker feature set tandem writes into records and passes to agents.
+from tandem.cib.history import CRM_FEATURE_SET
+
 OCF_ROOT_DEFAULT = Path("/usr/lib/ocf")
 LSB_DIR_DEFAULT = Path("/etc/init.d")
 #: Where tandem ships its own agents (provider "tandem", e.g. ocf:tandem:Dummy).
 BUILTIN_RESOURCE_D = Path(__file__).resolve().parent / "resource.d"
-#: The Pacemaker feature set tandem writes into records: Debian's Pacemaker 2.1.5
-#: build (its tools refuse records of a newer feature set in simulations).
-CRM_FEATURE_SET = "3.16.1"
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
 DEFAULT_TIMEOUT_MS = 20000
 

@@ -37,6 +37,7 @@ from lxml import etree
 
 from tandem.cib import xmlio
 from tandem.cib.digest import op_digest
+from tandem.cib.history import CRM_FEATURE_SET, OpRecord, append_record, transition_key
 from tandem.errors import UsageError
 
 NODES = {"pcmk-1": "1", "pcmk-2": "2"}
@@ -393,7 +394,6 @@ def _configuration(cib: etree._Element, stage: str) -> None:
 # Status
 
 _UUID = "3a1c5e2b-7d4f-4c0e-9b8a-6f2d1e0c4b7a"
-FEATURE_SET = "3.16.1"  # Pacemaker 2.1.5 refuses a newer one in simulations
 T0 = 1_700_000_000
 
 
@@ -417,30 +417,22 @@ class _History:
     ) -> None:
         self.call_id += 1
         target = 7 if operation == "monitor" and interval_ms == 0 else 0
-        tkey = f"{self.call_id}:{self.call_id}:{target}:{_UUID}"
-        digest = op_digest(rsc.param_dict, interval_ms=interval_ms, timeout_ms=timeout_ms)
-        attrs = (
-            ("id", key_id),
-            ("operation_key", f"{rsc.id}_{operation}_{interval_ms}"),
-            ("operation", operation),
-            ("crm-debug-origin", "do_update_resource"),
-            ("crm_feature_set", FEATURE_SET),
-            ("transition-key", tkey),
-            ("transition-magic", f"0:{rc};{tkey}"),
-            ("exit-reason", ""),
-            ("on_node", node),
-            ("call-id", str(self.call_id)),
-            ("rc-code", str(rc)),
-            ("op-status", "0"),
-            ("interval", str(interval_ms)),
-            ("last-rc-change", str(T0 + self.call_id)),
-            ("exec-time", "20"),
-            ("queue-time", "0"),
-            ("op-digest", digest),
+        append_record(
+            parent,
+            OpRecord(
+                id=key_id,
+                rsc=rsc.id,
+                operation=operation,
+                interval_ms=interval_ms,
+                rc=rc,
+                call_id=self.call_id,
+                node=node,
+                transition_key=transition_key(self.call_id, self.call_id, target, _UUID),
+                op_digest=op_digest(rsc.param_dict, interval_ms=interval_ms, timeout_ms=timeout_ms),
+                last_rc_change=T0 + self.call_id,
+                exec_ms=20,
+            ),
         )
-        el = etree.SubElement(parent, "lrm_rsc_op")
-        for name, value in attrs:
-            el.set(name, value)
 
 
 def _lrm_resource(
@@ -521,7 +513,7 @@ def build_step_root(step: str) -> etree._Element:
     cib = etree.Element("cib")
     dc = "2" if s.nodes["pcmk-2"] != OFFLINE else "1"
     for name, value in (
-        ("crm_feature_set", FEATURE_SET),
+        ("crm_feature_set", CRM_FEATURE_SET),
         ("validate-with", "pacemaker-3.8"),
         ("epoch", str(5 + STAGES.index(s.stage))),
         ("num_updates", "0"),

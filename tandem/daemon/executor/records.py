@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from lxml import etree
 
-from tandem.agents.ocf import CRM_FEATURE_SET, AgentSpec
+from tandem.agents.ocf import AgentSpec
 from tandem.agents.reload import NO_RELOAD, ReloadInfo, restart_attributes
 from tandem.cib.digest import op_digest
+from tandem.cib.history import ORIGIN, OpRecord, record_attributes
 from tandem.daemon.executor.core import OpEvent
-
-ORIGIN = "do_update_resource"
 
 
 def record_id(event: OpEvent, *, failure: bool = False) -> str:
@@ -48,27 +47,27 @@ def op_attributes(
     """The attributes of one ``lrm_rsc_op``, in Pacemaker's order."""
     req = event.request
     params = req.agent_params
-    attrs = {
-        "id": record_id(event, failure=failure),
-        "operation_key": req.op_key,
-        "operation": req.action,
-        "crm-debug-origin": origin,
-        "crm_feature_set": CRM_FEATURE_SET,
-        "transition-key": event.transition_key,
-        "transition-magic": event.transition_magic,
-        "exit-reason": event.exit_reason,
-        "on_node": node_name,
-        "call-id": str(event.call_id),
-        "rc-code": str(event.rc),
-        "op-status": str(int(event.status)),
-        "interval": str(req.interval_ms),
-        "last-rc-change": str(event.last_rc_change),
-        "exec-time": str(event.exec_ms),
-        "queue-time": str(event.queue_ms),
-        "op-digest": op_digest(
-            req.params, req.op_params, interval_ms=req.interval_ms, timeout_ms=req.timeout_ms
-        ),
-    }
+    attrs = record_attributes(
+        OpRecord(
+            id=record_id(event, failure=failure),
+            rsc=req.rsc_id,
+            operation=req.action,
+            interval_ms=req.interval_ms,
+            rc=event.rc,
+            call_id=event.call_id,
+            node=node_name,
+            transition_key=event.transition_key,
+            op_digest=op_digest(
+                req.params, req.op_params, interval_ms=req.interval_ms, timeout_ms=req.timeout_ms
+            ),
+            last_rc_change=event.last_rc_change,
+            exec_ms=event.exec_ms,
+            queue_ms=event.queue_ms,
+            op_status=int(event.status),
+            exit_reason=event.exit_reason,
+            origin=origin,
+        )
+    )
     if req.interval_ms == 0:
         attrs.update(restart_attributes(reload, params))
     attrs["tandem-trigger"] = event.trigger
