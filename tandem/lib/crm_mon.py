@@ -34,8 +34,10 @@ from tandem.cib.scores import INFINITY
 from tandem.cib.scores import parse as score_parse
 from tandem.cib.unpack import (
     PCMK_EXEC_DONE,
+    ROLE_PROMOTED,
     ROLE_RANK,
     ROLE_STOPPED,
+    ROLE_UNPROMOTED,
     ClusterState,
     OpRecord,
     classify,
@@ -119,7 +121,10 @@ def _prim_line(
     if failure_ignored(cib, state, prim):
         flags.append("failure ignored")
     nodes = list(nodes)
-    status = "FAILED" if failed else role
+    status = role
+    if failed:
+        # crm_mon names the role of a failed promotable instance: "FAILED Promoted"
+        status = f"FAILED {role}" if role in (ROLE_PROMOTED, ROLE_UNPROMOTED) else "FAILED"
     if not nodes:
         status = "Stopped"
     text = f"{indent}* {prim.id}\t({prim.agent}):\t {status}"

@@ -217,6 +217,13 @@ def _case_two_nodes_two_failures() -> etree._Element:
     return root
 
 
+def _case_failed_promoted() -> etree._Element:
+    """A monitor that reports rc 9 (failed while promoted): crm_mon says "FAILED Promoted"."""
+    root = build_step_root("6c")
+    record(root, "pcmk-1", "WebSite", "monitor", 3000, call_id=7, rc=9, reason="promoted instance failed")
+    return root
+
+
 def _case_on_fail_ignore() -> etree._Element:
     root = build_step_root("6c")
     set_op_attr(root, "WebSite", "monitor", "on-fail", "ignore")
@@ -257,6 +264,7 @@ ORACLE_CASES = {
     "probe-error": _case_probe_found_error,
     "two-nodes": _case_two_nodes_two_failures,
     "on-fail-ignore": _case_on_fail_ignore,
+    "failed-promoted": _case_failed_promoted,
     "failure-expired": _case_failure_expired,
     "crash-fencing-disabled": _case_crash_fencing_disabled,
     "crash-fencing-enabled": _case_crash_fencing_enabled,
