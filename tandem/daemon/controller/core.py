@@ -39,6 +39,14 @@ Before planning, the DC makes sure each member's recorded history belongs to
 the member's current incarnation (its daemon process): a node that (re)joined
 gets an empty history, so the scheduler probes every resource there.
 
+After a membership merge the status is one partition's copy, stale for the
+nodes of the other side.  Whenever a CIB shows the online membership grew,
+every node's agent writes its own history back (re-assertion, stamped on its
+``lrm``), and the DC does not plan until each member's stamp moved past the
+one it had in that CIB (or the member's history was wiped for a new
+incarnation, which replaces it anyway).  Past ``cluster-delay`` the DC stops
+waiting and plans with what it has (warning).
+
 Node loss with ``stonith-enabled=false``: the daemon marks the node offline
 in the status; the scheduler then treats its resources as stopped and places
 them elsewhere.  With fencing enabled and no fencing device the scheduler
@@ -254,6 +262,11 @@ class Controller:
         self._expired_sent: set[tuple[str, str, str]] = set()
         #: nodes released for shutdown that have left: their departure aborts nothing
         self._departed: set[str] = set()
+        #: the online membership of the last CIB; after it grew: member -> the
+        #: re-assertion stamp it had then (waiting for it to move), and since when
+        self._online_cib: frozenset[str] | None = None
+        self._reassert: dict[str, str | None] = {}
+        self._reassert_since: float | None = None
         self._out: list[ControllerOutput] = []
         if schedule is None:
             from tandem.scheduler import schedule as default_schedule
@@ -324,6 +337,7 @@ class Controller:
         old = self.snap
         self.cib = cib
         self.snap = new = _Snapshot.of(cib)
+        self._track_reassertions(cib)
         if self.phase is Phase.NOT_DC:
             return
         if old is not None and new.version == old.version:
@@ -338,6 +352,41 @@ class Controller:
         reason = self._diff(t, old, new)
         if reason is not None:
             self._abort(reason)
+
+    def _track_reassertions(self, cib: etree._Element) -> None:
+        """After the online membership grew, wait for every member to re-assert its history.
+
+        Done in every phase: a node that becomes the DC right after a merge
+        must know which re-assertions are still to come.
+        """
+        online = st.online_nodes(cib)
+        prev, self._online_cib = self._online_cib, online
+        if prev is not None and online - prev:
+            self._reassert = {n: st.asserted(cib, n) for n in sorted(online)}
+            self._reassert_since = self.now
+            if self.phase is not Phase.NOT_DC:
+                self._dirty, self._dirty_reason = True, "the membership grew"
+            return
+        for n, stamp in list(self._reassert.items()):
+            if n not in online or st.asserted(cib, n) != stamp:
+                del self._reassert[n]
+        if not self._reassert:
+            self._reassert_since = None
+
+    def _reassert_pending(self) -> list[str]:
+        """Members whose history is not re-asserted yet since the membership grew."""
+        since = self._reassert_since
+        if not self._reassert or since is None:
+            return []
+        if self.now - since >= self._cluster_delay():
+            late = ", ".join(sorted(self._reassert))
+            self._log(f"{late} did not re-assert its operation history within cluster-delay "
+                      "after the membership grew: planning with the history the CIB has",
+                      "warning")
+            self._reassert.clear()
+            self._reassert_since = None
+            return []
+        return sorted(self._reassert)
 
     def _on_membership(self, members: dict[str, str | None]) -> None:
         old = self.members
@@ -529,6 +578,8 @@ class Controller:
             if st.incarnation(cib, n) == inc:
                 continue
             waiting.append(n)
+            # its history is replaced by the wipe: no re-assertion to wait for
+            self._reassert.pop(n, None)
             nid = st.node_id(cib, n)
             if nid is None:
                 continue
@@ -543,6 +594,10 @@ class Controller:
         parts = []
         if waiting:
             parts.append(f"the operation history of {', '.join(waiting)} to be reset")
+        reassert = [n for n in self._reassert_pending() if n not in waiting and n not in unknown]
+        if reassert:
+            parts.append(f"the operation history of {', '.join(reassert)} to be re-asserted "
+                         "after the membership grew")
         if unknown:
             parts.append(f"{', '.join(unknown)} to announce its daemon")
         return " and ".join(parts) if parts else None
@@ -857,6 +912,8 @@ class Controller:
                       if a.state is ActionState.IN_FLIGHT and a.deadline is not None]
         for sent in self._wipes.values():
             times.append(sent + WIPE_RETRY_S)
+        if self._reassert and self._reassert_since is not None:
+            times.append(self._reassert_since + self._cluster_delay())
         if self._dirty and self._hold_until > self.now:
             times.append(self._hold_until)
         at = min(times) if times else None

@@ -19,11 +19,25 @@ atomic change), the way Pacemaker's attribute manager names them:
 ``last-failure-RSC#OP_INTERVAL`` (the failure's time).  Probes never count;
 a failure of an operation whose ``on-fail`` is ``ignore`` only gets its
 ``last-failure`` time (as Pacemaker's controller does).
+
+Re-assertion after a membership merge (Pacemaker's join re-reads every
+node's history from its executor): the agent keeps its own copy of what it
+recorded -- every ``lrm_resource`` with its records, and its failure
+attributes -- the way Pacemaker's controller keeps a history cache.  When a
+CIB shows the online membership *grew* (a partition healed, or any node
+joined), the daemon's join sync may have replaced this node's section with
+another side's stale copy, so the agent writes its own copy back whole
+(:func:`status.reassert_ops`), stamped with that CIB's version so the DC
+knows it happened.  Operations still running here are awaited first: their
+results are part of the history the DC must plan on.  Between merges the
+copy follows the CIB's legitimate deletions (cleanup, expired failures,
+forgotten orphans) and the DC's wipe of a new incarnation.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from dataclasses import replace
 
 from lxml import etree
@@ -104,22 +118,104 @@ class NodeAgent:
         self._known: set[str] | None = None
         self._incarnation: str | None = None
         self._seen: dict[tuple[str, str], None] = {}
+        #: this daemon's incarnation (``PID-TOKEN``) when the glue knows it; written
+        #: back with a re-assertion (without it, the marker the node had is kept)
+        self.incarnation: str | None = None
+        #: the agent's own history: lrm_resource elements by resource, failure attributes
+        self.ledger: dict[str, etree._Element] = {}
+        self.failures: dict[str, str] = {}
+        self._online: frozenset[str] | None = None
+        self._record_ids: set[tuple[str, str]] = set()
+        self._failure_names: set[str] = set()
+        self._wrote_marker: str | None = None
+        #: the marker of our history before the last merge (written back when
+        #: :attr:`incarnation` is not known)
+        self._own_marker: str | None = None
+        #: operations submitted to the executor and not reported yet
+        self._running: Counter[tuple[str, str, int]] = Counter()
+        #: a re-assertion waiting for the operations in flight (its stamp)
+        self._reassert_due: str | None = None
+        self.reassertions = 0
 
     # -- inputs ------------------------------------------------------------------
 
     def on_cib(self, cib: etree._Element) -> list[AgentOutput]:
-        """The CIB changed: a resource whose history vanished was cleaned up -> Forget."""
+        """The CIB changed: follow cleanups (Forget) or, after a merge, re-assert the history.
+
+        A CIB whose online membership grew is a merge (or a join): what it says
+        about this node may be another partition's stale copy, so nothing
+        vanished from it counts as a cleanup, and the agent writes its own
+        copy back (see the module docstring).
+        """
         self.cib = cib
         now_known = st.lrm_resource_ids(cib, self.name)
         inc = st.incarnation(cib, self.name)
+        online = st.online_nodes(cib)
+        rec_ids = {(r, rid) for (n, r, rid) in st.records(cib) if n == self.name}
+        fail_names = set(st.failure_attributes(cib, self.name))
+        grew = (self._online is not None and self.name in online
+                and bool(online - self._online))
         out: list[AgentOutput] = []
-        if self._known is not None and inc == self._incarnation:
-            for rsc in sorted(self._known - now_known):
-                out.append(Forget(rsc))
-                self._start_request.pop(rsc, None)
+        if self._known is None or grew:
+            pass  # first sight, or a merge: nothing in this CIB is a deletion of ours
+        elif inc != self._incarnation and inc != self._wrote_marker:
+            # the DC replaced our history (a new incarnation's wipe): start from it
+            self.ledger = st.own_resources(cib, self.name)
+            self.failures = st.failure_attributes(cib, self.name)
+        else:
+            if inc == self._incarnation:
+                for rsc in sorted(self._known - now_known):
+                    out.append(Forget(rsc))
+                    self._start_request.pop(rsc, None)
+                    for key in [k for k in self._running if k[0] == rsc]:
+                        del self._running[key]  # the executor drops its queue unreported
+            self._follow_deletions(rec_ids, fail_names)
         self._known = now_known
+        self._online = online
+        self._record_ids = rec_ids
+        self._failure_names = fail_names
+        if not grew:
+            self._own_marker = inc
+        else:
+            self._reassert_due = st.version_str(cib)
+        # (the daemon may report the merged CIB twice: the second look must see
+        # the same marker, not mistake the merged copy for a wipe)
         self._incarnation = inc
-        return out
+        return out + self._maybe_reassert()
+
+    def _follow_deletions(self, rec_ids: set[tuple[str, str]], fail_names: set[str]) -> None:
+        """Records and failure attributes that vanished since the last CIB were deleted on purpose."""
+        for rsc, rid in self._record_ids - rec_ids:
+            lr = self.ledger.get(rsc)
+            if lr is None:
+                continue
+            for op in lr.findall("lrm_rsc_op"):
+                if op.get("id") == rid:
+                    lr.remove(op)
+            if len(lr) == 0:
+                del self.ledger[rsc]
+        for name in self._failure_names - fail_names:
+            self.failures.pop(name, None)
+
+    def _maybe_reassert(self) -> list[AgentOutput]:
+        """Write the history back once no operation is running here (their results belong in it)."""
+        stamp = self._reassert_due
+        if stamp is None or +self._running:
+            return []
+        cib = self.cib
+        nid = st.node_id(cib, self.name) if cib is not None else None
+        if nid is None:
+            return []
+        self._reassert_due = None
+        marker = self.incarnation or self._own_marker
+        self._wrote_marker = marker
+        self.reassertions += 1
+        ops = st.reassert_ops(nid, self.name, [self.ledger[r] for r in sorted(self.ledger)],
+                              dict(self.failures), stamp, marker)
+        n_ops = sum(len(lr) for lr in self.ledger.values())
+        why = (f"{self.name} re-asserts its operation history after the membership grew "
+               f"({len(self.ledger)} resource(s), {n_ops} record(s))")
+        return [Log("info", why), Record(tuple(ops), next(self._tickets), why)]
 
     def on_request(self, req: OpRequest) -> list[AgentOutput]:
         """Run an operation the DC asked for (a stop reuses the last start's parameters).
@@ -141,6 +237,8 @@ class NodeAgent:
                 req = replace(req, params=dict(started.params), op_params={})
         elif req.action == "start":
             self._start_request[req.rsc_id] = req
+        if req.interval_ms == 0:  # a recurring monitor's results keep coming: not awaited
+            self._running[(req.rsc_id, req.action, 0)] += 1
         return [Submit(req)]
 
     def on_cancel(self, rsc_id: str, action: str, interval_ms: int) -> list[AgentOutput]:
@@ -148,6 +246,14 @@ class NodeAgent:
 
     def on_event(self, event: OpEvent, reload: ReloadInfo = NO_RELOAD) -> list[AgentOutput]:
         """Record a result in the CIB (unchanged recurring results are not written)."""
+        req = event.request
+        key = (req.rsc_id, req.action, req.interval_ms)
+        if self._running[key] > 0:
+            self._running[key] -= 1
+        out = self._record(event, reload)
+        return out + self._maybe_reassert()
+
+    def _record(self, event: OpEvent, reload: ReloadInfo) -> list[AgentOutput]:
         req = event.request
         if req.interval_ms > 0 and not event.changed and event.status is not ExecStatus.CANCELLED:
             return []
@@ -160,8 +266,9 @@ class NodeAgent:
         if req.is_probe and event.status is ExecStatus.DONE and event.rc in _RUNNING_RCS:
             # a probe that finds the resource running found a fact, not a failure
             elements = [el for el in elements if not el.get("id", "").endswith("_last_failure_0")]
-        ops = st.record_ops(nid, self.name, req.rsc_id, req.spec, elements,
-                            deleted_record_ids(event))
+        deleted = deleted_record_ids(event)
+        ops = st.record_ops(nid, self.name, req.rsc_id, req.spec, elements, deleted)
+        self._remember(req, elements, deleted)
         pending: dict[str, int] = {}
         why = f"{req.op_key} on {self.name}: rc={event.rc} status={event.status.name.lower()}"
         if counts_as_failure(event):
@@ -182,6 +289,7 @@ class NodeAgent:
                 why += f"; {fc_name}={attrs[fc_name]}"
             attrs[lf_name] = str(event.last_rc_change)
             ops += st.attribute_ops(nid, self.name, attrs)
+            self.failures.update(attrs)
         if not ops:
             return []
         ticket = next(self._tickets)
@@ -194,6 +302,26 @@ class NodeAgent:
         self._pending.pop(ticket, None)
 
     # -- helpers -----------------------------------------------------------------
+
+    def _remember(self, req: OpRequest, elements: list[etree._Element], deleted: list[str]) -> None:
+        """Keep what this node records in its own history copy (the re-assertion's source)."""
+        lr = self.ledger.get(req.rsc_id)
+        if lr is None:
+            if not elements:
+                return
+            lr = etree.Element("lrm_resource", {"id": req.rsc_id, "type": req.spec.type,
+                                                "class": req.spec.rclass})
+            if req.spec.provider:
+                lr.set("provider", req.spec.provider)
+            self.ledger[req.rsc_id] = lr
+        gone = set(deleted) | {el.get("id", "") for el in elements}
+        for op in lr.findall("lrm_rsc_op"):
+            if op.get("id") in gone:
+                lr.remove(op)
+        for el in elements:
+            lr.append(etree.fromstring(etree.tostring(el)))
+        if len(lr) == 0:
+            del self.ledger[req.rsc_id]
 
     def _current_count(self, name: str) -> int:
         value = 0

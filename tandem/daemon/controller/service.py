@@ -118,6 +118,8 @@ class ControllerService:
         self.pid = os.getpid() if pid is None else pid
         #: node -> (pid, token) from the ctl-hello messages
         self.tokens: dict[str, tuple[int, str]] = {node_name: (self.pid, self.token)}
+        # a re-assertion after a merge writes this daemon's own incarnation back
+        self.agent.incarnation = self.incarnation
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False

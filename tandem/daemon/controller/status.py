@@ -38,6 +38,10 @@ from tandem.cib.scores import INFINITY
 from tandem.cib.scores import parse as parse_score
 
 INCARNATION_ATTR = "tandem-incarnation"
+#: tandem's own: the CIB version at whose membership growth the node last
+#: re-asserted its history (see :func:`reassert_ops`); the DC compares it
+ASSERTED_ATTR = "tandem-asserted"
+FAILURE_ATTR_PREFIXES = ("fail-count-", "last-failure-")
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,47 @@ def incarnation(cib: etree._Element, uname: str) -> str | None:
         return None
     lrm = ns.find("lrm")
     return lrm.get(INCARNATION_ATTR) if lrm is not None else None
+
+
+def asserted(cib: etree._Element, uname: str) -> str | None:
+    """The stamp of the node's last re-assertion of its history (None: never re-asserted)."""
+    ns = node_states(cib).get(uname)
+    if ns is None:
+        return None
+    lrm = ns.find("lrm")
+    return lrm.get(ASSERTED_ATTR) if lrm is not None else None
+
+
+def online_nodes(cib: etree._Element) -> frozenset[str]:
+    """Nodes the daemon's status rebuild shows as joined members (in_ccm, crmd online, join member)."""
+    return frozenset(
+        n for n, ns in node_states(cib).items()
+        if ns.get("in_ccm") == "true" and ns.get("crmd") == "online" and ns.get("join") == "member"
+    )
+
+
+def version_str(cib: etree._Element) -> str:
+    """``admin_epoch.epoch.num_updates`` of the CIB (the same on every member once synced)."""
+    return ".".join(cib.get(a) or "0" for a in ("admin_epoch", "epoch", "num_updates"))
+
+
+def own_resources(cib: etree._Element, uname: str) -> dict[str, etree._Element]:
+    """The node's ``lrm_resource`` elements (copies) by resource id."""
+    ns = node_states(cib).get(uname)
+    if ns is None:
+        return {}
+    return {
+        lr.get("id", ""): etree.fromstring(etree.tostring(lr))
+        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource")
+    }
+
+
+def failure_attributes(cib: etree._Element, uname: str) -> dict[str, str]:
+    """The node's ``fail-count-*`` and ``last-failure-*`` transient attributes."""
+    return {
+        k: v for k, v in transient_attributes(cib).get(uname, {}).items()
+        if k.startswith(FAILURE_ATTR_PREFIXES)
+    }
 
 
 def records(cib: etree._Element) -> dict[tuple[str, str, str], OpFacts]:
@@ -196,6 +241,42 @@ def wipe_lrm_ops(nid: str, uname: str, incarnation_token: str) -> list[dict[str,
             ),
         },
     ]
+
+
+def reassert_ops(
+    nid: str,
+    uname: str,
+    resources: list[etree._Element],
+    failures: dict[str, str],
+    stamp: str,
+    incarnation_token: str | None,
+) -> list[dict[str, object]]:
+    """Replace the node's history and failure attributes by what the node itself knows.
+
+    Why a replace and not a merge: after a partition heals the daemon keeps
+    one side's status, so this node's section may be the other side's stale
+    copy (records missing, or records this node never made any more).  The
+    node is the only authority on what its executor did, so its own copy wins
+    whole, as Pacemaker's join replaces a node's ``lrm`` section with what
+    that node's executor reports.  ``stamp`` marks the re-assertion for the DC.
+    """
+    base = f"{_STATUS}/node_state[@id={_q(nid)}]"
+    ops: list[dict[str, object]] = [
+        {"op": "delete", "xpath": f"{base}/lrm/lrm_resources/lrm_resource", "missing_ok": True},
+        {"op": "delete", "missing_ok": True, "xpath":
+         f"{base}/transient_attributes/instance_attributes/nvpair"
+         "[starts-with(@name,'fail-count-') or starts-with(@name,'last-failure-')]"},
+    ]
+    lrm = etree.Element("lrm", {"id": nid, ASSERTED_ATTR: stamp})
+    if incarnation_token is not None:
+        lrm.set(INCARNATION_ATTR, incarnation_token)
+    lrs = etree.SubElement(lrm, "lrm_resources")
+    for lr in resources:
+        lrs.append(etree.fromstring(etree.tostring(lr)))
+    body = etree.tostring(lrm, encoding="unicode")
+    ops.append({"op": "modify", "parent": _STATUS, "xml":
+                f"<node_state id={quoteattr(nid)} uname={quoteattr(uname)}>{body}</node_state>"})
+    return ops + attribute_ops(nid, uname, failures)
 
 
 def record_ops(
