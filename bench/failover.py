@@ -1,4 +1,4 @@
-"""HTTP downtime at the walkthrough's VIP for four failover scenarios, in a real lab.
+"""HTTP downtime at the walkthrough's VIP for five failover scenarios, in a real lab.
 
 Builds a 2-node lab (default ``wtbench``) with the walkthrough's configuration
 (ClusterIP + WebSite colocated and ordered, ``WebSite prefers pcmk-1=250``,
@@ -6,6 +6,8 @@ stickiness 100, apache monitor every 3 s), then, N times each:
 
 - ``clean``: ``tandem node standby pcmk-1`` (both move to pcmk-2), then
   ``unstandby`` (they come back; not measured);
+- ``stop``: ``tandem cluster stop pcmk-1`` (the DC leaves cleanly; both move to
+  pcmk-2), then ``cluster start pcmk-1`` (they come back; not measured);
 - ``crash``: ``lab crash pcmk-1`` (power cut) -> served by pcmk-2;
 - ``failback``: ``lab boot pcmk-1`` + ``cluster start`` inside it -> served by
   pcmk-1 again (250 beats the 200 of stickiness);
@@ -271,6 +273,24 @@ def run_clean(w: Walkthrough, pr: Prober) -> Run:
                transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
 
 
+def run_stop(w: Walkthrough, pr: Prober) -> Run:
+    """Clean move by `cluster stop` of the active node (the DC), then start it again."""
+    t0 = time.time()
+    p = w.stop_node("pcmk-1")
+    if p.returncode:
+        raise SystemExit(f"tandem cluster stop pcmk-1: {p.stderr.strip()}")
+    w.wait_placement({"ClusterIP": "pcmk-2", "WebSite": "pcmk-2"}, "pcmk-2", timeout=120)
+    wait_for(lambda: w.curl().endswith("pcmk-2</body></html>"), 30, "pcmk-2 serving")
+    down = pr.outage(t0, None, "pcmk-2")
+    win = transition_window(w.lab, t0, r"Move +ClusterIP \( pcmk-1 -> pcmk-2")
+    # pcmk-1's own records leave with it; the survivor's are in the CIB
+    detail = exec_detail(w, "pcmk-2", moved(w, "pcmk-1", "pcmk-2"))
+    w.start_node("pcmk-1")
+    steady(w, "pcmk-1")
+    return Run("stop", down, agents=sum(detail.values()) / 1000,
+               transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
+
+
 def run_crash_and_failback(w: Walkthrough, pr: Prober) -> tuple[Run, Run]:
     cut = w.lab.crash("pcmk-1")
     steady(w, "pcmk-2")
@@ -345,7 +365,7 @@ def summary(runs: list[Run]) -> list[str]:
         "| reaction to membership (median) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for sc in ("clean", "crash", "httpd", "failback"):
+    for sc in ("clean", "stop", "crash", "failback", "httpd"):
         rs = [r for r in runs if r.scenario == sc]
         if not rs:
             continue
@@ -369,8 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="leave the lab up (to read its logs)")
     ap.add_argument(
         "--scenarios",
-        default="clean,crash,httpd",
-        help="clean,crash,httpd (crash includes failback)",
+        default="clean,stop,crash,httpd",
+        help="clean (standby), stop (cluster stop), crash (includes failback), httpd",
     )
     args = ap.parse_args(argv)
     lab = Lab(args.lab, nodes=2, prefix="pcmk-")
@@ -391,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
             if "clean" in wanted:
                 runs.append(run_clean(w, pr))
                 print(f"run {i + 1} clean: {runs[-1]}", flush=True)
+            if "stop" in wanted:
+                runs.append(run_stop(w, pr))
+                print(f"run {i + 1} stop: {runs[-1]}", flush=True)
             if "crash" in wanted:
                 c, f = run_crash_and_failback(w, pr)
                 runs += [c, f]
