@@ -76,7 +76,7 @@ _RC_TEXT = {
     8: "promoted",
     9: "promoted (failed)",
     190: "OCF_DEGRADED",
-    191: "OCF_DEGRADED_PROMOTED",
+    191: "promoted (degraded)",  # crm_mon 2.1.5's words
 }
 
 

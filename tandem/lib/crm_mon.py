@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tandem.agents.ocf import rc_text
 from tandem.cib.model import Bundle, Cib, Clone, Group, Primitive, Resource, resolve
 from tandem.cib.options import is_true
 from tandem.cib.rules import RuleContext, parse_interval_ms
@@ -318,20 +319,6 @@ def render_cluster_status(
 #   listed until ``resource cleanup`` deletes it; a failure older than the
 #   resource's ``failure-timeout`` is not (Pacemaker treats it as expired).
 
-_RC_TEXT = {
-    0: "ok",
-    1: "error",
-    2: "invalid parameter",
-    3: "unimplemented feature",
-    4: "insufficient privileges",
-    5: "not installed",
-    6: "not configured",
-    7: "not running",
-    8: "promoted",
-    9: "promoted (failed)",
-    190: "OCF_DEGRADED",
-    191: "promoted (degraded)",
-}
 
 _EXEC_STATUS_TEXT = {
     -1: "pending",
@@ -413,7 +400,7 @@ class FailedAction:
             text += f"{readable_interval(self.interval_ms)}-interval "
         text += f"{what} on {self.node}"
         if self.status == PCMK_EXEC_DONE:
-            text += f" returned '{_RC_TEXT.get(self.rc, 'unknown')}'"
+            text += f" returned '{rc_text(self.rc)}'"
             if self.exit_reason:
                 text += f" ({self.exit_reason})"
         else:
@@ -428,7 +415,7 @@ class FailedAction:
     def technical(self) -> str:
         """crm_mon --show-detail's wording (what ``pcs status --full`` prints)."""
         text = (
-            f"{self.op_key} on {self.node} '{_RC_TEXT.get(self.rc, 'unknown')}' ({self.rc}): "
+            f"{self.op_key} on {self.node} '{rc_text(self.rc)}' ({self.rc}): "
             f"call={self.call_id}, status='{_EXEC_STATUS_TEXT.get(self.status, 'unknown')}'"
         )
         if self.exit_reason:
