@@ -123,7 +123,7 @@ def render_fallback(root: etree._Element) -> list[str]:
     return out
 
 
-def _shared_renderer(root: etree._Element, now: float) -> list[str] | None:
+def _shared_renderer(root: etree._Element, now: float, full: bool = False) -> list[str] | None:
     """tandem.lib.crm_mon's lines (crm_simulate indentation), one level up for crm_mon."""
     try:
         from datetime import UTC, datetime
@@ -135,7 +135,7 @@ def _shared_renderer(root: etree._Element, now: float) -> list[str] | None:
         return None
     cib = Cib.from_element(root)
     state = unpack_status(cib, now=datetime.fromtimestamp(now, UTC))
-    lines = render_cluster_status(cib, state, title=None)
+    lines = render_cluster_status(cib, state, title=None, failcounts=full, detail=full)
     out = []
     for line in lines:
         if line.startswith("  * ") and line.endswith(":") and not line.startswith("    "):
@@ -145,10 +145,10 @@ def _shared_renderer(root: etree._Element, now: float) -> list[str] | None:
     return out
 
 
-def render_status(xml: str, info: dict[str, Any], now: float) -> str:
+def render_status(xml: str, info: dict[str, Any], now: float, full: bool = False) -> str:
     root = etree.fromstring(xml.encode())
     try:
-        body = _shared_renderer(root, now)
+        body = _shared_renderer(root, now, full)
     except Exception:  # noqa: BLE001 - a renderer bug must not hide the cluster's state
         body = None
     return "\n".join(_summary(root, info, now) + (body or render_fallback(root)))
@@ -202,8 +202,10 @@ def pcsd_lines(nodes: list[str]) -> list[str]:
 
 
 @click.command("status")
+@click.option("--full", is_flag=True,
+              help="Also the fail counts (Migration Summary) and each failed action in detail.")
 @guarded
-def status() -> None:
+def status(full: bool) -> None:
     """Cluster name, nodes, DC, quorum and resources, then the daemons (as pcs status)."""
     try:
         info = client.cluster_info()
@@ -215,7 +217,7 @@ def status() -> None:
     warnings = warning_lines(root)
     if warnings:
         click.echo("\n".join(["", "WARNINGS:", *warnings, ""]))
-    click.echo(render_status(xml, info, time.time()))
+    click.echo(render_status(xml, info, time.time(), full))
     nodes = [str(n["name"]) for n in info.get("nodes", [])]
     pcsd = pcsd_lines(nodes) if nodes else []
     if pcsd:

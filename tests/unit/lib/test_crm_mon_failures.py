@@ -287,6 +287,22 @@ def test_migration_summary_like_crm_mon_failcounts(case: str, tmp_path: Path) ->
 
 
 @needs_crm_mon
+@pytest.mark.parametrize("case", ["httpd-killed", "two-nodes"])
+def test_status_full_has_the_fail_counts_and_the_detailed_failures(case: str, tmp_path: Path) -> None:
+    """``tandem status --full``: crm_mon --failcounts's Migration Summary and --show-detail's
+    failed actions (pcs status --full shows both; crm_mon's per-node detail list is not rendered)."""
+    root = ORACLE_CASES[case]()
+    text = render_status(etree.tostring(root).decode(), {"dc": "pcmk-2", "quorate": True}, time.time(),
+                         full=True)
+    ours = text.rstrip("\n").split("\n")
+    for title, option in (("Migration Summary:", "--failcounts"),
+                          ("Failed Resource Actions:", "--show-detail")):
+        theirs = section(crm_mon_body(root, tmp_path, option), title)
+        assert theirs
+        assert section(ours, title) == theirs
+
+
+@needs_crm_mon
 @pytest.mark.parametrize("case", ["httpd-killed", "start-timeout", "probe-error", "two-nodes"])
 def test_detailed_failed_actions_like_crm_mon_show_detail(case: str, tmp_path: Path) -> None:
     """pcs status --full's wording: op key, rc, call id, status, exit reason, times."""
