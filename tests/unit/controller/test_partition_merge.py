@@ -438,3 +438,99 @@ def test_agent_writes_its_own_incarnation_over_a_stale_copy_seen_twice():
     assert "D" in agent.ledger  # the second look did not take the stale copy for a wipe
     lrm = etree.fromstring(str(next(o for o in first[0].ops if o["op"] == "modify")["xml"])).find("lrm")
     assert lrm.get(st.INCARNATION_ATTR) == "42-new"
+
+
+# --------------------------------------------------------------------------- the real wiring
+
+
+def test_real_daemons_over_in_memory_corosync_merge_without_running_d_twice():
+    """tandemd's DaemonCore + Daemon + attach() on InMemoryCorosync, partitioned and healed.
+
+    The same story as the minority-wins scenario, but with the daemon's own join sync,
+    hooks, ctl-hello incarnations and CPG order: the ordering of the merged CIB, the
+    view and the hellos is the real one.
+    """
+    import asyncio
+
+    from test_daemon_integration import settle
+
+    from tandem.corosync.fake import InMemoryCorosync
+    from tandem.daemon.controller.service import attach
+    from tandem.daemon.core import GROUP, DaemonCore, Tick
+    from tandem.daemon.executor.fakes import InlineExecutor
+    from tandem.daemon.main import Daemon
+    from tandem.daemon.storage import FakeClock, InMemoryCibStorage
+
+    names = {1: "pcmk-1", 2: "pcmk-2", 3: "pcmk-3"}
+
+    class Node:
+        def __init__(self, cs: InMemoryCorosync, nodeid: int, cib_xml: str) -> None:
+            self.name = names[nodeid]
+            self.clock = FakeClock()
+            self.transport = cs.connect(nodeid)
+            core = DaemonCore(nodeid=nodeid, pid=self.transport.local_pid, name=self.name,
+                              nodelist=dict(names), cluster_name="pmg", cib_xml=cib_xml,
+                              now=self.clock.monotonic())
+            self.daemon = Daemon(core, self.transport, InMemoryCibStorage(), self.clock,
+                                 "/nonexistent")
+            self.executor: InlineExecutor | None = None
+
+            def factory(on_event):  # noqa: ANN001, ANN202
+                self.executor = InlineExecutor(self.name, on_event)
+                return self.executor
+
+            self.service = attach(self.daemon, factory)
+            self.daemon.feed(Tick(self.clock.monotonic(), self.clock.time()))
+            self.transport.join(GROUP)
+            self.stopped = False
+
+        def pump(self) -> int:
+            n = 0
+            for ev in self.transport.poll():
+                n += 1
+                self.daemon.feed(ev)
+                for cb in self.daemon.on_transport_event:
+                    cb(ev)
+            return n
+
+    def running(nodes: list[Node]) -> list[str]:
+        return sorted(n.name for n in nodes if n.executor is not None
+                      and "D" in n.executor.runner.running)
+
+    async def scenario() -> None:
+        cs = InMemoryCorosync(names)
+        cib = make_cib(dummy("D"), loc("D", "pcmk-3", "100"),
+                       rsc_defaults="resource-stickiness=200")
+        nodes = [Node(cs, i, cib) for i in (1, 2, 3)]
+        await settle(cs, nodes)
+        n1, n2, n3 = nodes
+        assert running(nodes) == ["pcmk-3"]
+        cs.partition([3])
+        await settle(cs, nodes)
+        assert n3.daemon.core.cib.get("have-quorum") == "0"
+        where = running(nodes)
+        assert len(where) == 1 and where[0] != "pcmk-3"
+        fut = n3.daemon.submit("apply", ops=MINORITY_CHANGE)
+        await settle(cs, nodes)
+        assert fut.result().ok
+        cs.heal()
+        await settle(cs, nodes)
+        for node in nodes:
+            root = node.daemon.core.cib
+            assert root.find("configuration/crm_config/cluster_property_set[@id='extra']") is not None
+            assert node.service.agent.reassertions >= 1
+        root = n1.daemon.core.cib
+        stamps = {n: st.asserted(root, n) for n in names.values()}
+        assert len(set(stamps.values())) == 1 and None not in stamps.values(), stamps
+        assert running(nodes) == where
+        dc = next(n for n in nodes if n.daemon.core.dc == n.daemon.core.nodeid)
+        assert "stable" in dc.service.controller.last_decision
+        from datetime import UTC, datetime
+
+        from tandem.cib.model import Cib
+        from tandem.cib.unpack import unpack_status
+
+        state = unpack_status(Cib.from_element(root), datetime.now(UTC))
+        assert sorted(n for n, h in state.history["D"].items() if h.active) == where
+
+    asyncio.run(scenario())
