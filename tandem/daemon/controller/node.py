@@ -151,7 +151,7 @@ class NodeAgent:
         now_known = st.lrm_resource_ids(cib, self.name)
         inc = st.incarnation(cib, self.name)
         online = st.online_nodes(cib)
-        rec_ids = {(r, rid) for (n, r, rid) in st.records(cib) if n == self.name}
+        rec_ids = st.record_ids(cib, self.name)
         fail_names = set(st.failure_attributes(cib, self.name))
         grew = (self._online is not None and self.name in online
                 and bool(online - self._online))

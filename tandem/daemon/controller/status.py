@@ -170,6 +170,18 @@ def records(cib: etree._Element) -> dict[tuple[str, str, str], OpFacts]:
     return out
 
 
+def record_ids(cib: etree._Element, uname: str) -> set[tuple[str, str]]:
+    """``(rsc, record id)`` of every operation record of one node."""
+    ns = node_states(cib).get(uname)
+    if ns is None:
+        return set()
+    return {
+        (lr.get("id", ""), op.get("id", ""))
+        for lr in ns.iterfind("lrm/lrm_resources/lrm_resource")
+        for op in lr.iterfind("lrm_rsc_op")
+    }
+
+
 def lrm_resource_ids(cib: etree._Element, uname: str) -> set[str]:
     ns = node_states(cib).get(uname)
     if ns is None:
