@@ -235,6 +235,10 @@ def test_httpd_killed_is_recovered_by_the_cgroup_event(wt: Walkthrough) -> None:
     assert rec is not None
     assert (rec["operation"], rec["interval"], rec["rc-code"]) == ("monitor", "3000", "7")
     assert rec["tandem-trigger"] == "cgroup-empty"  # the event, not the 3 s interval
+    # pcs status's section: the failed monitor stays listed until cleanup
+    shown = wt.tandem("pcmk-2", "status").stdout
+    assert "Failed Resource Actions:" in shown
+    assert "WebSite 3s-interval monitor on pcmk-1 returned 'not running'" in shown
 
 
 def test_why_cleanup_move_and_clear_on_the_live_cluster(wt: Walkthrough) -> None:
@@ -253,6 +257,7 @@ def test_why_cleanup_move_and_clear_on_the_live_cluster(wt: Walkthrough) -> None
         "the fail count cleared",
     )
     wt.wait_placement(BOTH_ON_1, "pcmk-1")
+    assert "Failed Resource Actions:" not in wt.tandem("pcmk-2", "status").stdout
 
     # move (pcs 0.11): refused, since WebSite would come back at once (250 beats 200).
     p = wt.tandem("pcmk-1", "resource", "move", "WebSite", "pcmk-2")
