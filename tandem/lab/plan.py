@@ -29,6 +29,7 @@ PERSISTENT_DIRS: tuple[str, ...] = (
     "/etc/corosync",
     "/etc/tandem",
     "/var/lib/corosync",
+    "/var/lib/pacemaker",
     "/var/lib/tandem",
     "/var/log",
     "/var/www/html",
@@ -38,8 +39,9 @@ PERSISTENT_DIRS: tuple[str, ...] = (
 FRESH_DIRS: tuple[str, ...] = ("/run", "/dev/shm")
 
 #: Sub-folders created in each node's persistent /var/log (apache and corosync
-#: refuse to start without theirs; the boot log goes in tandem/).
-LOG_SUBDIRS: tuple[str, ...] = ("apache2", "corosync", "tandem")
+#: refuse to start without theirs; the boot log goes in tandem/; Debian's
+#: Pacemaker, run side by side by bench/failover_pacemaker.py, logs in pacemaker/).
+LOG_SUBDIRS: tuple[str, ...] = ("apache2", "corosync", "pacemaker", "tandem")
 
 #: Marker files under /etc/tandem/enabled read by the node's init at boot.
 ENABLED_API = "api"
