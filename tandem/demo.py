@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shlex
 import signal
 import subprocess
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -428,11 +429,41 @@ class Walkthrough:
 # ---------------------------------------------------------------------- the demo
 
 
-def _form(w: Walkthrough) -> None:
-    """Sections 1-2: the pages, cluster setup and start; raises if no cluster forms."""
+@contextlib.contextmanager
+def throwaway_admin(prefix: str = "tdm") -> Iterator[tuple[str, str]]:
+    """A cluster administrator for ``host auth`` (a member of haclient, as pcsd accepts),
+    with a random password, removed again afterwards.
+
+    Why not hacluster: the walkthrough sets hacluster's password; a demo or a test
+    must not change an account of the machine it runs on.  Lab nodes share the
+    machine's user database, so the account works inside every node.
+    """
+    user = prefix + secrets.token_hex(3)
+    password = "Pw-" + secrets.token_urlsafe(12)
+    subprocess.run(["groupadd", "-f", "haclient"], check=True, capture_output=True)
+    subprocess.run(
+        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            ["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True
+        )
+        yield user, password
+    finally:
+        subprocess.run(["userdel", user], capture_output=True)
+
+
+def _form(w: Walkthrough, admin: tuple[str, str] | None = None) -> None:
+    """Sections 1-2: the pages, host auth, cluster setup and start; raises if no cluster
+    forms."""
     w.echo("\n=== 1. Nodes: two lab nodes, a page per node ===")
     w.write_pages()
     w.echo("\n=== 2. Cluster creation ===")
+    if admin is not None:
+        w.echo(f"(administrator {admin[0]}: a throwaway member of haclient, removed at the end)")
+        w.host_auth(*admin)
     w.setup_and_start()
     wait_for(w.both_online, 60, "both nodes online with quorum", poll=0.5)
 
@@ -580,11 +611,12 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab(args.lab, nodes=2, prefix="pcmk-")
     print(f"[lab host]# tandem lab up --lab {args.lab} --nodes 2")
     formed = False
+    stack = contextlib.ExitStack()
     try:
         lab.down()
         lab.up()
         w = Walkthrough(lab, echo=lambda s: print(s, flush=True))
-        _form(w)
+        _form(w, stack.enter_context(throwaway_admin()))
         formed = True
         _run_live(w)
         print("\nThe walkthrough ran end to end.")
@@ -595,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n*** demo step failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
+        stack.close()
         if not args.keep:
             print(f"\n[lab host]# tandem lab down --lab {args.lab}")
             lab.down()

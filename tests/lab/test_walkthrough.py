@@ -15,8 +15,6 @@ machine, so no password is ever set on ``hacluster``); it is always deleted.
 
 from __future__ import annotations
 
-import secrets
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -30,6 +28,7 @@ from tandem.demo import (
     SECTION7_REMOVE,
     VIP,
     Walkthrough,
+    throwaway_admin,
     wait_for,
 )
 from tandem.lab.testing import lab_fixture
@@ -45,21 +44,8 @@ PAGE = "<html><body>My Test Site - {}</body></html>"
 
 @pytest.fixture(scope="module")
 def admin() -> Iterator[tuple[str, str]]:
-    user = "tdmwt" + secrets.token_hex(3)
-    password = "Pw-" + secrets.token_urlsafe(12)
-    subprocess.run(["groupadd", "-f", "haclient"], check=True, capture_output=True)
-    subprocess.run(
-        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            ["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True
-        )
-        yield user, password
-    finally:
-        subprocess.run(["userdel", user], capture_output=True)
+    with throwaway_admin("tdmwt") as account:
+        yield account
 
 
 @pytest.fixture(scope="module")
