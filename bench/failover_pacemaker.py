@@ -421,6 +421,9 @@ class Bench:
         down = self.prober.outage(t0, t0, "pcmk-1")
         wait_for(lambda: self.w.fail_count(self.pm.cib("pcmk-1"), "pcmk-1", "WebSite") > before,
                  30, "fail count")  # fmt: skip
+        # the recovery graph's "Complete" line comes after its first monitor, which may
+        # still run when the page answers again
+        wait_for(lambda: self.pm.idle(self.pm.view()), 60, "the DC idle", poll=0.5)
         win = graph_window(self.lab, t0, r"Recover\s+WebSite")
         detail = self.exec_detail("pcmk-1", [("pcmk-1", "WebSite_last_0", "start"),
                                              ("pcmk-1", "WebSite_monitor_3000", "monitor")])  # fmt: skip
