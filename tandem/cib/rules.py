@@ -131,8 +131,13 @@ def parse_interval_ms(text: str | None, default: int = 0) -> int:
     if not s:
         return default
     if s.upper().startswith("P"):
+        up = s.upper()
+        m = re.match(r"^P(\d+[WD])*(\d+[HS])$", up) if "T" not in up else None
+        if m:
+            # Pacemaker reads "P30S" (no time designator) as thirty seconds
+            up = up[: m.start(2)] + "T" + up[m.start(2):]
         try:
-            d = parse_duration_text(s.upper())
+            d = parse_duration_text(up)
         except CibError:
             return default
         return (d.seconds + d.months * 30 * 86400 + d.years * 365 * 86400) * 1000

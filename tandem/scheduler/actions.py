@@ -42,6 +42,9 @@ class Action:
     runnable: bool = True
     pseudo: bool = False
     reason: str | None = None
+    # an action of an unmanaged (or blocked) resource: it may stay optional,
+    # but once something requires it, it cannot run
+    frozen: bool = False
     inputs: list[tuple[Action, int]] = field(default_factory=list)
     outputs: list[tuple[Action, int]] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
@@ -60,6 +63,13 @@ class Action:
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         flags = ("" if self.optional else "R") + ("" if self.runnable else "U")
         return f"<{self.key} {self.node} {flags}>"
+
+
+def _require(a: Action) -> None:
+    """Make ``a`` required; a frozen action (unmanaged resource) then cannot run."""
+    a.optional = False
+    if a.frozen:
+        a.runnable = False
 
 
 class Graph:
@@ -83,7 +93,7 @@ class Graph:
     # ----------------------------------------------------------- propagation
     def propagate(self, active_on: dict[str, set[str]]) -> None:
         """Fixed point of the ordering flags (required/unrunnable spread along orders)."""
-        work = list(self.actions)
+        work = list(reversed(self.actions))  # popped from the end: creation order first
         queued = set(id(a) for a in work)
         while work:
             a = work.pop()
@@ -124,20 +134,20 @@ class Graph:
                         then.reason = f"unrunnable {a.rsc} {a.task}"
                     changed.append(then)
                 if flags & FIRST_IMPLIES_THEN and not a.optional and then.optional:
-                    then.optional = False
+                    _require(then)
                     if then.reason is None and a.rsc != then.rsc:
                         then.reason = f"required {a.rsc} {a.task}"
                     changed.append(then)
             for first, flags in a.inputs:
                 if flags & THEN_IMPLIES_FIRST and not a.optional and first.optional:
-                    first.optional = False
+                    _require(first)
                     if first.reason is None and a.rsc != first.rsc:
                         first.reason = f"required {a.rsc} {a.task}"
                     changed.append(first)
                 if flags & RESTART and first.optional and (not a.optional or not a.runnable):  # noqa: SIM102
                     if first.node in active_on.get(first.rsc or "", set()):
-                        first.optional = False
-                        if first.reason is None and a.reason is not None:
+                        _require(first)
+                        if first.reason is None and a.reason is not None and not a.runnable:
                             first.reason = a.reason
                         changed.append(first)
             for c in changed:

@@ -602,6 +602,8 @@ def _on_fail(r: Rsc, cib: Cib, state: ClusterState, task: str, interval: int) ->
         val = resolve(cib.op_defaults, RuleContext(now=state.now)).get("on-fail")
     if val:
         return val.lower()
+    if r.meta.get("container"):
+        return "restart-container"  # a resource inside a container: the container is restarted
     if task == "stop":
         return "fence" if state.options.fencing_enabled else "block"
     return "restart"
@@ -636,8 +638,9 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
             continue  # offline nodes' history is not considered
         for f in list(h.failures):
             on_fail = _on_fail(r, cib, state, f.task, f.interval_ms)
-            if f.task == "stop" and on_fail != "ignore" and classify(f) != "not_installed":
+            if f.task == "stop" and on_fail not in ("ignore", "restart-container") and classify(f) != "not_installed":
                 # a resource that failed to stop there must never be placed there again
+                # (inside a container, restarting the container recovers it instead)
                 r.add_score(n, -INF, f"failed to stop on {n} (rc={f.rc})", "failure")
             if r.failure_timeout_ms > 0 and f.last_rc_change and on_fail != "block":
                 expires = f.last_rc_change + r.failure_timeout_ms // 1000
@@ -760,8 +763,6 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
     if len(r.current) > 1 and r.multiple_active == "block":
         r.managed = False
         r.blocked = True
-    if not r.managed and not r.failed:
-        return acts
     multiple = len(r.current) > 1
     if multiple and r.multiple_active == "stop_only":
         nxt = None
@@ -848,9 +849,12 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
             acts["monitors"].append(m)  # type: ignore[union-attr]
     acts["restart"] = restart
     if not r.managed:
-        # a blocked resource: what it would need cannot run (and blocks what depends on it)
+        # an unmanaged or blocked resource: whatever it is required to do cannot
+        # run (and blocks what depends on it); optional actions stay possible
         for a in list(stops.values()) + ([acts["start"]] if acts["start"] is not None else []):  # type: ignore[list-item]
-            a.runnable = False
+            a.frozen = True
+            if not a.optional:
+                a.runnable = False
         for m in acts["monitors"]:  # type: ignore[union-attr]
             m.optional = True
             m.runnable = False
@@ -970,7 +974,7 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
                 flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
         else:
             flags = A.ORDERED
-        iflags = A.ORDERED | (A.THEN_IMPLIES_FIRST if kind == "mandatory" else 0)
+        iflags = A.ORDERED
         if first in gacts or then in gacts:
             link_any(first, fa, then, ta, flags)
             if symmetrical and fa in inverse and ta in inverse:
@@ -990,7 +994,10 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
     for members in chained.values():
         for prev, cur in zip(members, members[1:], strict=False):
             link(prev, "start", cur, "start", A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
-            link(cur, "stop", prev, "stop", A.ORDERED | A.THEN_IMPLIES_FIRST)
+            link(cur, "stop", prev, "stop", A.ORDERED | A.THEN_IMPLIES_FIRST | A.UNRUNNABLE_FIRST_BLOCKS)
+            if cur.current:
+                # a later member that is running must stop before an earlier one (re)starts
+                link(cur, "stop", prev, "start", A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)
 
     for o in cib.orders:
         kind = (o.kind or "").lower()
@@ -1087,7 +1094,7 @@ def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
         if not start_ok:
             s = stops.get(c)
             blocked = s is not None and not s.runnable
-            return [_fmt("Stop", r.id, c, start.reason or (s.reason if s else None), blocked)]
+            return [_fmt("Stop", r.id, c, (s.reason if s else None) or start.reason, blocked)]
         if c != nxt:
             verb = "Recover" if r.failed else ("Migrate" if r.allow_migrate and _can_migrate(r) else "Move")
             return [_fmt(verb, r.id, f"{c} -> {nxt}", None, False)]
