@@ -629,7 +629,7 @@ def _effective_fail_count(r: Rsc, cib: Cib, state: ClusterState, per_op: dict[st
 
 def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str], can_fence) -> list[datetime]:  # noqa: ANN001
     """Pacemaker's reaction to failed operations in the history."""
-    from tandem.cib.unpack import classify
+    from tandem.cib.unpack import PCMK_EXEC_NOT_INSTALLED, classify
 
     rechecks: list[datetime] = []
     failed = False
@@ -657,9 +657,11 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
             if kind == "not_installed":
                 r.add_score(n, -INF, f"the agent is not installed on {n} (probe rc={f.rc})", "failure")
                 continue
-            if kind == "hard":
+            if on_fail == "ignore" and f.status == PCMK_EXEC_NOT_INSTALLED:
+                on_fail = "restart"  # a missing agent cannot be ignored
+            if kind == "hard" and on_fail != "ignore":
                 r.add_score(n, -INF, f"hard error on {n}: {f.task} rc={f.rc}", "failure")
-            elif kind == "fatal":
+            elif kind == "fatal" and on_fail != "ignore":
                 for m in node_order:
                     r.add_score(m, -INF, f"fatal error on {n}: {f.task} rc={f.rc}", "failure")
             if on_fail == "ignore":
