@@ -466,7 +466,7 @@ def _digest_history(rid: str, node: str, ops: list[OpRecord]) -> RscHistory:
                 elif h.last_start is None:
                     h.last_start = o
             if o.task in ("stop", "start"):
-                h.failures = [f for f in h.failures if f.task not in ("start", "stop", "monitor")]
+                h.failures = [f for f in h.failures if f.task in ("promote", "demote", "migrate_to", "migrate_from")]
             continue
         if kind == "not_running":
             role = ROLE_STOPPED

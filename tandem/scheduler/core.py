@@ -468,6 +468,10 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     _order_constraints(cib, by_id, groups, per, graph, {cid: list(cs.instances) for cid, cs in clones.items()})
     fenced = _fencing(state, graph, per, have_fencing, quorate, nqp, node_order)
     graph.propagate(active_on)
+    for acts in per.values():
+        rl, st = acts.get("reload"), acts.get("start")
+        if rl is not None and st is not None and not st.optional:  # type: ignore[attr-defined]
+            rl.optional = True  # type: ignore[attr-defined]  # restarted anyway: no reload
     _settle_group_pseudo_actions(graph, {**groups, **{cid: list(cs.instances) for cid, cs in clones.items()}})
 
     # shutdown: nodes asked to shut down get do_shutdown after their stops
@@ -699,8 +703,14 @@ def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str]
 # --------------------------------------------------------------------------- actions per resource
 
 
-def _needs_restart(r: Rsc, node: str) -> bool:
-    """Did the definition change since the resource was started on ``node``?"""
+def _needs_restart(r: Rsc, node: str) -> bool | str:
+    """Did the definition change since the resource was started on ``node``?
+
+    ``"reload"`` when only reloadable parameters changed: the start record
+    lists the parameters that force a restart (``op-force-restart``) and the
+    digest of those (``op-restart-digest``) still matches (Pacemaker Explained,
+    "Reloading Agents").
+    """
     h = r.history.get(node)
     if h is None or r.prim is None:
         return False
@@ -715,7 +725,14 @@ def _needs_restart(r: Rsc, node: str) -> bool:
     el = start.element
     # Records of devices with sensitive parameters carry a digest we cannot
     # recompute from the configuration (crm_simulate compares a sanitised one).
-    return not (el is not None and el.get("op-secure-params"))  # type: ignore[attr-defined]
+    if el is not None and el.get("op-secure-params"):  # type: ignore[attr-defined]
+        return False
+    force = el.get("op-force-restart") if el is not None else None  # type: ignore[attr-defined]
+    if force is not None and start.restart_digest:
+        names = set(force.split())
+        if op_digest({k: v for k, v in params.items() if k in names}) == start.restart_digest:
+            return "reload"
+    return True
 
 
 def _version(v: str) -> tuple[int, ...]:
@@ -775,9 +792,14 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
         if h is not None and h.failed:
             restart = True
             acts["recover"] = True
-        elif _needs_restart(r, nxt):
-            restart = True
-            acts["definition_changed"] = True
+        else:
+            change = _needs_restart(r, nxt)
+            if change == "reload":
+                # only reloadable parameters changed: the agent reloads in place
+                acts["reload"] = graph.new(r.id, "reload-agent", nxt, optional=False)
+            elif change:
+                restart = True
+                acts["definition_changed"] = True
     for c in r.current:
         required = c != nxt or multiple or restart
         s = graph.new(r.id, "stop", c, optional=not required)
@@ -828,9 +850,11 @@ def _create_actions(r: Rsc, state: ClusterState, graph: A.Graph, quorate: bool, 
                 timeout_ms = _timeout_ms(op)
                 want = op_digest(r.params, op.params, interval_ms=op.interval_ms, timeout_ms=timeout_ms)
                 changed = want != have.digest
-            m = graph.new(r.id, "monitor", nxt, op.interval_ms, optional=(have is not None and not changed))
+            reload = acts.get("reload")
+            m = graph.new(r.id, "monitor", nxt, op.interval_ms, optional=(have is not None and not changed and reload is None))
             acts["monitors"].append(m)  # type: ignore[union-attr]
             A.Graph.order(start, m, A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS | A.ORDERED)
+            A.Graph.order(reload, m, A.ORDERED)  # type: ignore[arg-type]
     # monitors for role Stopped: on the nodes where it will not run
     for op in _recurring(r):
         if (op.role or "").lower() != "stopped":
@@ -1100,6 +1124,8 @@ def _summarise(r: Rsc, acts: dict[str, object]) -> list[str]:
         if c != nxt:
             verb = "Recover" if r.failed else ("Migrate" if r.allow_migrate and _can_migrate(r) else "Move")
             return [_fmt(verb, r.id, f"{c} -> {nxt}", None, False)]
+        if not start_req and acts.get("reload") is not None and acts["reload"].runnable:  # type: ignore[attr-defined]
+            return [_fmt("Reload", r.id, c, None, False)]
         if start_req:
             s = stops.get(c)
             if acts.get("recover") or r.failed:
