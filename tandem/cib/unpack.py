@@ -36,6 +36,9 @@ OCF_FAILED_PROMOTED = 9
 OCF_DEGRADED = 190
 OCF_DEGRADED_PROMOTED = 191
 
+# LSB "status" exit codes meaning "not running" (dead with pid file, dead with lock, stopped)
+LSB_STATUS_NOT_RUNNING = (1, 2, 3)
+
 # op-status (Pacemaker's execution status)
 PCMK_EXEC_PENDING = -1
 PCMK_EXEC_DONE = 0
@@ -333,6 +336,10 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                             op,
                         )
                     )
+                if lr.get("class") == "lsb":
+                    for o in ops:
+                        if o.task == "monitor" and o.rc in LSB_STATUS_NOT_RUNNING:
+                            o.rc = OCF_NOT_RUNNING  # LSB status 1-3: the service is not running
                 if rid not in config_prims:
                     orphans[rid] = {
                         "class": lr.get("class", ""),
