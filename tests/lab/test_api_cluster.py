@@ -18,7 +18,6 @@ always deleted at the end.
 from __future__ import annotations
 
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tandem.demo import throwaway_admin
 from tandem.lab.testing import lab_fixture
 
 pytestmark = pytest.mark.lab
@@ -39,20 +39,8 @@ lab = lab_fixture("api", nodes=2)
 
 @pytest.fixture(scope="module")
 def admin() -> Iterator[tuple[str, str]]:
-    user = "tdmtest" + secrets.token_hex(3)
-    password = "Pw-" + secrets.token_urlsafe(12)
-    subprocess.run(
-        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            ["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True
-        )
-        yield user, password
-    finally:
-        subprocess.run(["userdel", user], capture_output=True)
+    with throwaway_admin("tdmtest") as account:
+        yield account
 
 
 def tandem(

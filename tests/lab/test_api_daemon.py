@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tandem import demo
 from tandem.api.auth import write_password_file
 
 pytestmark = pytest.mark.lab
@@ -416,20 +417,8 @@ def throwaway_admin() -> Iterator[tuple[str, str]]:
     """A temporary member of haclient with a random password; always deleted afterwards."""
     if os.geteuid() != 0:
         pytest.fail("lab tests run as root")
-    user = "tdmtest" + secrets.token_hex(3)
-    password = "Pw-" + secrets.token_urlsafe(12)
-    subprocess.run(
-        ["useradd", "--no-create-home", "--gid", "haclient", "--shell", "/usr/sbin/nologin", user],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            ["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True
-        )
-        yield user, password
-    finally:
-        subprocess.run(["userdel", user], capture_output=True)
+    with demo.throwaway_admin("tdmtest") as account:
+        yield account
 
 
 def test_real_pam_login(tmp_path: Path, throwaway_admin: tuple[str, str]) -> None:
