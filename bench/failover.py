@@ -217,23 +217,28 @@ def exec_ms(w: Walkthrough, node_view: str, wanted: list[tuple[str, str, str]]) 
     return sum(exec_detail(w, node_view, wanted).values()) / 1000
 
 
+#: The walkthrough's configuration (sections 4-6), in pcs syntax (bench/failover_pacemaker.py
+#: gives the same commands to Debian's pcs).
+CONFIG: tuple[tuple[str, ...], ...] = (
+    ("property", "set", "stonith-enabled=false"),
+    ("resource", "defaults", "resource-stickiness=100"),
+    ("resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", f"ip={VIP}",
+     "cidr_netmask=32", "op", "monitor", "interval=30s"),
+    CREATE_WEBSITE,
+    ("constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"),
+    ("constraint", "order", "ClusterIP", "then", "WebSite"),
+    ("constraint", "location", "WebSite", "prefers", "pcmk-1=250"),
+    ("resource", "enable", "WebSite"),
+)  # fmt: skip
+
+
 def build(w: Walkthrough) -> None:
     """The walkthrough's configuration, both resources on pcmk-1."""
     w.write_pages()
     w.setup_and_start()
     wait_for(w.both_online, 90, "both nodes online", poll=0.5)
     t = lambda *a: w.tandem("pcmk-1", *a, show=False)  # noqa: E731
-    for args in (
-        ("property", "set", "stonith-enabled=false"),
-        ("resource", "defaults", "resource-stickiness=100"),
-        ("resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", f"ip={VIP}",
-         "cidr_netmask=32", "op", "monitor", "interval=30s"),
-        CREATE_WEBSITE,
-        ("constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"),
-        ("constraint", "order", "ClusterIP", "then", "WebSite"),
-        ("constraint", "location", "WebSite", "prefers", "pcmk-1=250"),
-        ("resource", "enable", "WebSite"),
-    ):  # fmt: skip
+    for args in CONFIG:
         p = t(*args)
         if p.returncode:
             raise SystemExit(f"tandem {' '.join(args)}: {p.stderr.strip()}")

@@ -68,7 +68,7 @@ import failover  # noqa: E402  (also puts the checkout on sys.path)
 from failover import Prober, Run  # noqa: E402
 
 from tandem.corosync import conf as cconf  # noqa: E402
-from tandem.demo import CREATE_WEBSITE, VIP, Walkthrough, wait_for  # noqa: E402
+from tandem.demo import Walkthrough, wait_for  # noqa: E402
 from tandem.lab import Lab  # noqa: E402
 
 NODES = ("pcmk-1", "pcmk-2")
@@ -81,18 +81,6 @@ CLUSTER_NAME = "mycluster"
 PCMK_DIRS = ("/var/lib/pacemaker/cib", "/var/lib/pacemaker/pengine",
              "/var/lib/pacemaker/blackbox", "/var/lib/pacemaker/cores")  # fmt: skip
 PCMK_LOG = "/var/log/pacemaker/pacemaker.log"
-#: The walkthrough's configuration, as bench/failover.py's build() makes it, in pcs syntax.
-CONFIG: tuple[tuple[str, ...], ...] = (
-    ("property", "set", "stonith-enabled=false"),
-    ("resource", "defaults", "resource-stickiness=100"),
-    ("resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", f"ip={VIP}",
-     "cidr_netmask=32", "op", "monitor", "interval=30s"),
-    CREATE_WEBSITE,
-    ("constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"),
-    ("constraint", "order", "ClusterIP", "then", "WebSite"),
-    ("constraint", "location", "WebSite", "prefers", "pcmk-1=250"),
-    ("resource", "enable", "WebSite"),
-)  # fmt: skip
 
 
 def _comm(pid: int) -> str:
@@ -336,7 +324,7 @@ class Bench:
         time.sleep(2)
         self.pm.start("pcmk-2")
         wait_for(lambda: self.pm.formed(set(NODES)), 180, "both nodes online, a DC", poll=1)
-        for args in CONFIG:
+        for args in failover.CONFIG:
             self.pm.pcs("pcmk-1", *args)
         self.steady("pcmk-1")
 
