@@ -136,7 +136,9 @@ class Graph:
                 if flags & FIRST_IMPLIES_THEN and not a.optional and then.optional:
                     _require(then)
                     if then.reason is None and a.rsc != then.rsc:
-                        then.reason = f"required {a.rsc} {a.task}"
+                        # a group's pseudo action passes on why it is required
+                        inside = a.pseudo and a.reason and then.meta.get("group") == a.rsc
+                        then.reason = a.reason if inside else f"required {a.rsc} {a.task}"
                     changed.append(then)
             for first, flags in a.inputs:
                 if flags & THEN_IMPLIES_FIRST and not a.optional and first.optional:

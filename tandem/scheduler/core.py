@@ -939,6 +939,8 @@ def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[R
             a.pseudo = True
         gacts[gid] = ga
         for m in members:
+            for a in actions_of_prim(m, "start") + actions_of_prim(m, "stop"):
+                a.meta["group"] = gid
             for st in actions_of_prim(m, "start"):
                 A.Graph.order(ga["start"], st, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS | A.FIRST_IMPLIES_THEN)
                 A.Graph.order(st, ga["running"], A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
