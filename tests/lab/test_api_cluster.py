@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 
 from tandem.demo import throwaway_admin
+from tandem.demo import wait_for as poll_until
 from tandem.lab.testing import lab_fixture
 
 pytestmark = pytest.mark.lab
@@ -50,14 +50,7 @@ def tandem(
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 90, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+    return poll_until(check, timeout, what, poll=1)
 
 
 def online_in_status(lab: Any, node: str) -> set[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tandem.demo import wait_for as poll_until
 from tandem.lab.api import Lab, venv_dir
 from tandem.lab.testing import lab_fixture
 
@@ -80,14 +81,7 @@ def info(lab: Lab, name: str) -> dict[str, Any] | None:
 
 
 def wait_for(what: str, pred: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return poll_until(pred, timeout, what, poll=0.3)
 
 
 def status(lab: Lab, name: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from tandem.demo import wait_for as poll_until
 from tandem.lab.api import Lab, venv_dir
 from tandem.lab.testing import lab_fixture
 
@@ -60,14 +61,7 @@ def tandem(lab: Lab, name: str, *args: str, check: bool = True) -> subprocess.Co
 
 
 def wait_for(what: str, pred: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    return poll_until(pred, timeout, what, poll=0.5)
 
 
 def running(lab: Lab) -> list[str]:
