@@ -26,13 +26,16 @@ NAMES = {1: "pcmk-1", 2: "pcmk-2"}
 
 
 class Node:
-    def __init__(self, cs: InMemoryCorosync, nodeid: int, cib_xml: str) -> None:
+    """One node: tandemd's Daemon + DaemonCore with the controller attached (InlineExecutor)."""
+
+    def __init__(self, cs: InMemoryCorosync, nodeid: int, cib_xml: str,
+                 names: dict[int, str] = NAMES, cluster_name: str = "mycluster") -> None:
         self.nodeid = nodeid
-        self.name = NAMES[nodeid]
+        self.name = names[nodeid]
         self.clock = FakeClock()
         self.transport = cs.connect(nodeid)
         core = DaemonCore(nodeid=nodeid, pid=self.transport.local_pid, name=self.name,
-                          nodelist=dict(NAMES), cluster_name="mycluster", cib_xml=cib_xml,
+                          nodelist=dict(names), cluster_name=cluster_name, cib_xml=cib_xml,
                           now=self.clock.monotonic())
         self.daemon = Daemon(core, self.transport, InMemoryCibStorage(), self.clock, "/nonexistent")
         self.executor: InlineExecutor | None = None

@@ -452,46 +452,11 @@ def test_real_daemons_over_in_memory_corosync_merge_without_running_d_twice():
     """
     import asyncio
 
-    from test_daemon_integration import settle
+    from test_daemon_integration import Node, settle
 
     from tandem.corosync.fake import InMemoryCorosync
-    from tandem.daemon.controller.service import attach
-    from tandem.daemon.core import GROUP, DaemonCore, Tick
-    from tandem.daemon.executor.fakes import InlineExecutor
-    from tandem.daemon.main import Daemon
-    from tandem.daemon.storage import FakeClock, InMemoryCibStorage
 
     names = {1: "pcmk-1", 2: "pcmk-2", 3: "pcmk-3"}
-
-    class Node:
-        def __init__(self, cs: InMemoryCorosync, nodeid: int, cib_xml: str) -> None:
-            self.name = names[nodeid]
-            self.clock = FakeClock()
-            self.transport = cs.connect(nodeid)
-            core = DaemonCore(nodeid=nodeid, pid=self.transport.local_pid, name=self.name,
-                              nodelist=dict(names), cluster_name="pmg", cib_xml=cib_xml,
-                              now=self.clock.monotonic())
-            self.daemon = Daemon(core, self.transport, InMemoryCibStorage(), self.clock,
-                                 "/nonexistent")
-            self.executor: InlineExecutor | None = None
-
-            def factory(on_event):  # noqa: ANN001, ANN202
-                self.executor = InlineExecutor(self.name, on_event)
-                return self.executor
-
-            self.service = attach(self.daemon, factory)
-            self.daemon.feed(Tick(self.clock.monotonic(), self.clock.time()))
-            self.transport.join(GROUP)
-            self.stopped = False
-
-        def pump(self) -> int:
-            n = 0
-            for ev in self.transport.poll():
-                n += 1
-                self.daemon.feed(ev)
-                for cb in self.daemon.on_transport_event:
-                    cb(ev)
-            return n
 
     def running(nodes: list[Node]) -> list[str]:
         return sorted(n.name for n in nodes if n.executor is not None
@@ -501,7 +466,7 @@ def test_real_daemons_over_in_memory_corosync_merge_without_running_d_twice():
         cs = InMemoryCorosync(names)
         cib = make_cib(dummy("D"), loc("D", "pcmk-3", "100"),
                        rsc_defaults="resource-stickiness=200")
-        nodes = [Node(cs, i, cib) for i in (1, 2, 3)]
+        nodes = [Node(cs, i, cib, names, "pmg") for i in (1, 2, 3)]
         await settle(cs, nodes)
         n1, n2, n3 = nodes
         assert running(nodes) == ["pcmk-3"]
