@@ -8,7 +8,10 @@ stickiness 100, apache monitor every 3 s), then, N times each:
   ``unstandby`` (they come back; not measured);
 - ``stop``: ``tandem cluster stop pcmk-1`` (the DC leaves cleanly; both move to
   pcmk-2), then ``cluster start pcmk-1`` (they come back; not measured);
-- ``crash``: ``lab crash pcmk-1`` (power cut) -> served by pcmk-2;
+- ``crash``: ``lab crash pcmk-1`` (power cut; pcmk-1 is also the DC) -> served by pcmk-2;
+- ``crash-not-dc``: with ``WebSite prefers pcmk-2=500`` both run on pcmk-2, the DC stays
+  pcmk-1; ``lab crash pcmk-2`` -> served by pcmk-1 (then the constraint goes and pcmk-2
+  boots and rejoins; not measured);
 - ``failback``: ``lab boot pcmk-1`` + ``cluster start`` inside it -> served by
   pcmk-1 again (250 beats the 200 of stickiness);
 - ``httpd``: SIGKILL to every apache2 process of pcmk-1 -> served again.
@@ -296,6 +299,41 @@ def run_stop(w: Walkthrough, pr: Prober) -> Run:
                transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
 
 
+def run_crash_not_dc(w: Walkthrough, pr: Prober) -> Run:
+    """Crash of the active node when it is not the DC: the DC (pcmk-1, lowest node id)
+    survives and recovers.  ``WebSite prefers pcmk-2=500`` puts both resources on
+    pcmk-2 first; it is removed before pcmk-2 comes back, so they stay on pcmk-1."""
+    t = lambda *a: w.tandem("pcmk-1", *a, show=False)  # noqa: E731
+    t("constraint", "location", "WebSite", "prefers", "pcmk-2=500")
+    steady(w, "pcmk-2")
+    cut = w.lab.crash("pcmk-2")
+    w.wait_placement({"ClusterIP": "pcmk-1", "WebSite": "pcmk-1"}, "pcmk-1", timeout=120)
+    wait_for(lambda: w.curl().endswith("pcmk-1</body></html>"), 30, "pcmk-1 serving")
+    down = pr.outage(cut, cut, "pcmk-1")
+    ev = log_events(w.lab, "pcmk-1", cut)
+    member = first(ev, r"membership is now \[pcmk-1\]")
+    win = transition_window(w.lab, cut, r"Start +ClusterIP \( pcmk-1 \)")
+    agents = exec_ms(
+        w,
+        "pcmk-1",
+        [("pcmk-1", "ClusterIP_last_0", "start"), ("pcmk-1", "WebSite_last_0", "start"),
+         ("pcmk-1", "WebSite_monitor_3000", "monitor")],
+    )  # fmt: skip
+    run = Run(
+        "crash-not-dc",
+        down,
+        detection=(member - cut) if member else 0.0,
+        agents=agents,
+        reaction=(win[0] - member) if member and win else None,
+        transition=(win[1] - win[0]) if win else 0.0,
+    )
+    t("constraint", "remove", "location-WebSite-pcmk-2-500")
+    w.lab.boot("pcmk-2")
+    w.tandem("pcmk-2", "cluster", "start", "--wait", show=False)
+    steady(w, "pcmk-1")
+    return run
+
+
 def run_crash_and_failback(w: Walkthrough, pr: Prober) -> tuple[Run, Run]:
     cut = w.lab.crash("pcmk-1")
     steady(w, "pcmk-2")
@@ -370,7 +408,7 @@ def summary(runs: list[Run]) -> list[str]:
         "| reaction to membership (median) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for sc in ("clean", "stop", "crash", "failback", "httpd"):
+    for sc in ("clean", "stop", "crash", "crash-not-dc", "failback", "httpd"):
         rs = [r for r in runs if r.scenario == sc]
         if not rs:
             continue
@@ -394,8 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="leave the lab up (to read its logs)")
     ap.add_argument(
         "--scenarios",
-        default="clean,stop,crash,httpd",
-        help="clean (standby), stop (cluster stop), crash (includes failback), httpd",
+        default="clean,stop,crash,crash-not-dc,httpd",
+        help="clean (standby), stop (cluster stop), crash (of the DC, includes failback), "
+        "crash-not-dc (of the active node while the DC survives), httpd",
     )
     args = ap.parse_args(argv)
     lab = Lab(args.lab, nodes=2, prefix="pcmk-")
@@ -423,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
                 c, f = run_crash_and_failback(w, pr)
                 runs += [c, f]
                 print(f"run {i + 1} crash: {c}\nrun {i + 1} failback: {f}", flush=True)
+            if "crash-not-dc" in wanted:
+                runs.append(run_crash_not_dc(w, pr))
+                print(f"run {i + 1} crash-not-dc: {runs[-1]}", flush=True)
             if "httpd" in wanted:
                 runs.append(run_httpd(w, pr))
                 print(f"run {i + 1} httpd: {runs[-1]}", flush=True)
