@@ -72,6 +72,13 @@ def _require(a: Action) -> None:
         a.runnable = False
 
 
+def _members_required(a: Action) -> bool:
+    """A group's pseudo action counts as required when a member's action it leads to is."""
+    return a.pseudo and any(
+        not t.optional and t.meta.get("group") == a.rsc for t, _fl in a.outputs
+    )
+
+
 class Graph:
     """The transition graph: actions with their ordering inputs."""
 
@@ -109,16 +116,15 @@ class Graph:
                     continue
                 if flags & UNRUNNABLE_FIRST_BLOCKS and not a.runnable and then.runnable:  # noqa: SIM102
                     # A pseudo/optional first that will not happen does not block.
-                    if not (flags & ASYMMETRIC and then.optional):
+                    if not (flags & ASYMMETRIC and then.optional and not _members_required(then)):
                         then.runnable = False
                         same_rsc_move = a.rsc == then.rsc and a.task == "stop"
                         if then.reason is None and not same_rsc_move:
                             if a.task == "one-or-more":
                                 then.reason = f"unrunnable {a.rsc}"
                             else:
-                                then.reason = (
-                                    a.reason if a.pseudo and a.reason else f"unrunnable {a.rsc} {a.task}"
-                                )
+                                inside = a.pseudo and a.reason and then.meta.get("group") == a.rsc
+                                then.reason = a.reason if inside else f"unrunnable {a.rsc} {a.task}"
                         changed.append(then)
                 if (
                     flags & FIRST_IMPLIES_THEN
