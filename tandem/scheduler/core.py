@@ -264,10 +264,10 @@ def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) 
             return groups[name][0]
         return None
 
-    def add(cid: str, dep: Rsc, prim: Rsc, score: int, drole: str | None, prole: str | None, attr: str, influence: bool) -> None:
+    def add(cid: str, dep: Rsc, prim: Rsc, score: int, drole: str | None, prole: str | None, attr: str, influence: bool, name: str | None = None) -> None:
         if dep is prim:
             return
-        c = Coloc(cid, dep, prim, score, drole, prole, attr, influence)
+        c = Coloc(cid, dep, prim, score, drole, prole, attr, influence, name)
         dep.this_with.append(c)
         prim.with_this.append(c)
 
@@ -326,9 +326,9 @@ def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) 
             # members only the mandatory ones (they follow the first anyway)
             for i, m in enumerate(groups[c.rsc]):
                 if i == 0 or abs(score) >= INF:
-                    add(c.id, m, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
+                    add(c.id, m, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence, c.with_rsc)
             continue
-        add(c.id, dep, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence)
+        add(c.id, dep, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence, c.with_rsc)
 
 
 # --------------------------------------------------------------------------- schedule
@@ -468,6 +468,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     _order_constraints(cib, by_id, groups, per, graph, {cid: list(cs.instances) for cid, cs in clones.items()})
     fenced = _fencing(state, graph, per, have_fencing, quorate, nqp, node_order)
     graph.propagate(active_on)
+    _block_colocated_dependents(rscs, per, graph, active_on)
     for acts in per.values():
         rl, st = acts.get("reload"), acts.get("start")
         if rl is not None and st is not None and not st.optional:  # type: ignore[attr-defined]
@@ -507,6 +508,36 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
         rscs=rscs,
         shutdown_nodes=shutdown_nodes,
     )
+
+
+def _block_colocated_dependents(rscs: list[Rsc], per: dict[str, dict[str, object]], graph: A.Graph, active_on: dict[str, set[str]]) -> None:
+    """A resource that must run with a primary that cannot start cannot start either.
+
+    Pacemaker 3.x blocks the start of every mandatory (INFINITY) dependent
+    of a primary whose start cannot run ("due to colocation with P"); the
+    blocked starts then spread along the orderings again.
+    """
+    for _round in range(10):
+        changed = False
+        for r in rscs:
+            for c in r.this_with:
+                if c.score < INF or c.dependent_role or c.primary_role or c.dependent.clone is not None:
+                    continue
+                if c.primary.clone is not None or c.id.endswith("(group order)"):
+                    continue
+                dstart = per[r.id].get("start")
+                pstart = per[c.primary.id].get("start")
+                if dstart is None or pstart is None or not dstart.runnable or pstart.runnable:  # type: ignore[attr-defined]
+                    continue
+                if pstart.node is None:  # type: ignore[attr-defined]
+                    continue  # the primary is not placed: the dependent was not placed either
+                dstart.runnable = False  # type: ignore[attr-defined]
+                if dstart.reason is None:  # type: ignore[attr-defined]
+                    dstart.reason = f"colocation with {c.primary_name or c.primary.id}"  # type: ignore[attr-defined]
+                changed = True
+        if not changed:
+            return
+        graph.propagate(active_on)
 
 
 # --------------------------------------------------------------------------- node health

@@ -31,6 +31,7 @@ class Coloc:
     primary_role: str | None
     node_attribute: str
     influence: bool
+    primary_name: str | None = None  # as the constraint names it (a group, not its first member)
 
 
 class Scored:
