@@ -271,6 +271,7 @@ def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) 
         dep.this_with.append(c)
         prim.with_this.append(c)
 
+    dep_group = {m.id: members for members in groups.values() for m in members}
     # groups: each member with the previous one
     for gid, members in groups.items():
         for prev, cur in zip(members, members[1:], strict=False):
@@ -329,6 +330,10 @@ def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) 
                     add(c.id, m, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence, c.with_rsc)
             continue
         add(c.id, dep, prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence, c.with_rsc)
+        g = dep_group.get(dep.id)
+        if g is not None and g[0] is not dep and abs(score) >= INF:
+            # an inner member's mandatory colocation also places its group's first member
+            add(c.id, g[0], prim, score, c.rsc_role, c.with_rsc_role, c.node_attribute, influence, c.with_rsc)
 
 
 # --------------------------------------------------------------------------- schedule
