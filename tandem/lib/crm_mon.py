@@ -23,6 +23,7 @@ sections; docs/status-output.md).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,69 @@ def _node_lines(state: ClusterState, positions: Positions | None = None) -> list
     if offline:
         out.append(f"    * OFFLINE: [ {' '.join(sorted(offline))} ]")
     return out
+
+
+def _natural(name: str) -> list[object]:
+    """Pacemaker's node order: names compared with their digit runs as numbers."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+#: Pacemaker 2.1's feature set is shown as "<3.15.1" for a node that has not
+#: published its own (the ``#feature-set`` node attribute).
+_OLD_FEATURE_SET = "<3.15.1"
+
+
+def _node_detail_lines(state: ClusterState, positions: Positions | None = None) -> list[str]:
+    """crm_mon --show-detail's node list: one line per node, with its id and feature set."""
+    out = []
+    for name in sorted(state.nodes, key=_natural):
+        n = state.nodes[name]
+        if n.unclean:
+            word = f"UNCLEAN ({'online' if n.online else 'offline'})"
+        elif n.pending:
+            word = "pending"
+        elif not n.online:
+            word = "OFFLINE (standby)" if n.standby else "OFFLINE"
+        elif n.maintenance:
+            word = "maintenance"
+        elif n.standby:
+            if positions is not None:
+                active = any(name in nodes for _role, nodes in positions.values())
+            else:
+                active = any(name in state.running_on(r) for r in state.history)
+            word = "standby" + (" (with active resources)" if active else "")
+        else:
+            word = "online"
+        if n.online and not n.unclean and not n.pending:
+            word += f", feature set {n.attrs.get('#feature-set', _OLD_FEATURE_SET)}"
+        out.append(f"    * Node {name} ({n.id}): {word}")
+    return out
+
+
+#: Node attributes crm_mon --show-node-attributes leaves out (its own bookkeeping).
+_HIDDEN_ATTRS = ("standby", "shutdown", "terminate", "probe_complete")
+_HIDDEN_PREFIXES = ("#", "fail-count-", "last-failure-")
+
+
+def render_node_attributes(state: ClusterState) -> list[str]:
+    """crm_mon --show-node-attributes's ``Node Attributes`` (blank line first), or nothing.
+
+    Each online node's attributes (configured and transient), by name, in
+    crm_mon's columns: the name padded to 32, a tab, the value padded to 10.
+    """
+    lines: list[str] = []
+    for name in sorted(state.nodes, key=_natural):
+        n = state.nodes[name]
+        if not n.online:
+            continue
+        shown = sorted(
+            (k, v) for k, v in n.attrs.items()
+            if k not in _HIDDEN_ATTRS and not k.startswith(_HIDDEN_PREFIXES)
+        )
+        if shown:
+            lines.append(f"    * Node: {name} ({n.id}):")
+            lines += [f"      * {k:<32}\t: {v:<10}" for k, v in shown]
+    return ["", "  * Node Attributes:", *lines] if lines else []
 
 
 def _meta(cib: Cib, rsc: Resource, ctx: RuleContext) -> dict[str, str]:
@@ -280,15 +344,18 @@ def render_cluster_status(
     any).  By default it follows ``title``: ``title=None`` is crm_mon's
     layout (``tandem status``), a titled block is crm_simulate's, which has
     no such section.  ``failcounts`` adds "Migration Summary" (crm_mon
-    --failcounts, part of ``pcs status --full``); ``detail`` words the failed
-    actions as crm_mon --show-detail does (op key, rc, call id, times).
+    --failcounts, part of ``pcs status --full``); ``detail`` is crm_mon's
+    --show-detail --show-node-attributes (the rest of ``pcs status --full``):
+    one line per node with its id and feature set, "Node Attributes", node
+    ids in the Migration Summary, failed actions worded with op key, rc,
+    call id and times.
     """
     ctx = RuleContext(now=state.now)
     lines: list[str] = []
     if title:
         lines.append(title)
     lines.append("  * Node List:")
-    lines.extend(_node_lines(state, positions))
+    lines.extend(_node_detail_lines(state, positions) if detail else _node_lines(state, positions))
     lines.append("")
     lines.append("  * Full List of Resources:")
     tops = list(cib.resources)
@@ -299,8 +366,10 @@ def render_cluster_status(
         lines.append("    * No resources")
     for r in tops:
         lines.extend(_resource_lines(cib, state, r, positions, ctx, blocked_ids))
+    if detail:
+        lines.extend(render_node_attributes(state))
     if failcounts:
-        lines.extend(render_migration_summary(cib, state))
+        lines.extend(render_migration_summary(cib, state, detail=detail))
     if (title is None) if failures is None else failures:
         lines.extend(render_failed_actions(cib, state, detail=detail))
     return lines
@@ -553,7 +622,7 @@ def render_failed_actions(cib: Cib, state: ClusterState, *, detail: bool = False
     return lines
 
 
-def render_migration_summary(cib: Cib, state: ClusterState) -> list[str]:
+def render_migration_summary(cib: Cib, state: ClusterState, *, detail: bool = False) -> list[str]:
     """crm_mon --failcounts's ``Migration Summary`` (blank line first).
 
     Each online node with a fail count, then each resource with one there:
@@ -585,7 +654,7 @@ def render_migration_summary(cib: Cib, state: ClusterState) -> list[str]:
                 row += f" last-failure='{epoch_text(last)}'"
             rows.append(row)
         if rows:
-            lines.append(f"    * Node: {name}:")
+            lines.append(f"    * Node: {name} ({info.id}):" if detail else f"    * Node: {name}:")
             lines += rows
     return lines
 
