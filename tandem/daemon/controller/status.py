@@ -34,6 +34,7 @@ from xml.sax.saxutils import quoteattr
 from lxml import etree
 
 from tandem.agents.ocf import AgentSpec
+from tandem.cib.history import CRM_FEATURE_SET
 from tandem.cib.scores import INFINITY
 from tandem.cib.scores import parse as parse_score
 
@@ -240,7 +241,12 @@ def sanitize_id(text: str) -> str:
 
 
 def wipe_lrm_ops(nid: str, uname: str, incarnation_token: str) -> list[dict[str, object]]:
-    """Replace the node's history by an empty one marked with the incarnation."""
+    """Replace the node's history by an empty one marked with the incarnation.
+
+    The join also publishes the node's ``#feature-set`` attribute, as
+    Pacemaker's join does (crm_mon --show-detail prints it per node).
+    """
+    fs_id = f"status-{nid}-" + sanitize_id("#feature-set")
     return [
         {"op": "delete", "xpath": f"{_STATUS}/node_state[@id={_q(nid)}]/lrm", "missing_ok": True},
         {
@@ -248,6 +254,11 @@ def wipe_lrm_ops(nid: str, uname: str, incarnation_token: str) -> list[dict[str,
             "parent": _STATUS,
             "xml": (
                 f"<node_state id={quoteattr(nid)} uname={quoteattr(uname)}>"
+                f"<transient_attributes id={quoteattr(nid)}>"
+                f"<instance_attributes id={quoteattr(f'status-{nid}')}>"
+                f"<nvpair id={quoteattr(fs_id)} name=\"#feature-set\" "
+                f"value={quoteattr(CRM_FEATURE_SET)}/>"
+                "</instance_attributes></transient_attributes>"
                 f"<lrm id={quoteattr(nid)} {INCARNATION_ATTR}={quoteattr(incarnation_token)}>"
                 "<lrm_resources/></lrm></node_state>"
             ),
