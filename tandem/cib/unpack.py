@@ -286,6 +286,15 @@ def unpack_status(cib: Cib, now: datetime | None = None) -> ClusterState:
                 )
             elif in_ccm and not crmd and ns.get("expected") is None and ns.get("crmd") is not None:
                 info.pending = True
+            if info.pending and fencing:
+                # node-pending-timeout: a node that joined the membership (in_ccm holds
+                # the time it did) but never joined the controller's group is fenced
+                timeout_ms = parse_interval_ms(options.get("node-pending-timeout"), 0)
+                since = ns.get("in_ccm", "")
+                if timeout_ms > 0 and since.isdigit() and now.timestamp() - int(since) >= timeout_ms / 1000:
+                    info.pending = False
+                    info.unclean = True
+                    info.fence_reason = "peer pending timed out on joining the process group"
             # transient attributes (set at run time, e.g. standby for this boot) win
             for ta in ns.iterfind("transient_attributes"):
                 for iset in ta.iterfind("instance_attributes"):
