@@ -81,9 +81,12 @@ def _resource_lines(root: etree._Element) -> list[str]:
     return lines
 
 
-def _summary(root: etree._Element, info: dict[str, Any], now: float) -> list[str]:
+def _summary(root: etree._Element, info: dict[str, Any], now: float, full: bool = False) -> list[str]:
     dc = info.get("dc")
     quorum = "partition with quorum" if info.get("quorate") else "partition WITHOUT quorum"
+    if full and dc:  # crm_mon --show-detail names the DC with its node id
+        dc_id = next((n.get("id") for n in info.get("nodes", []) if n.get("name") == dc), None)
+        dc = f"{dc} ({dc_id})" if dc_id is not None else dc
     dc_line = f"{dc} (version {info.get('daemon_version', '')}) - {quorum}" if dc else "NONE"
     nodes = root.findall("configuration/nodes/node")
     n_rsc = len(root.findall("configuration/resources//primitive"))
@@ -96,8 +99,9 @@ def _summary(root: etree._Element, info: dict[str, Any], now: float) -> list[str
         f"on {info.get('name')}",
     ]
     if last:
+        user = root.get("update-user")  # crm_mon says "by USER" only when the CIB names one
         out.append(
-            f"  * Last change:  {last} by {root.get('update-user') or 'root'} via "
+            f"  * Last change:  {last}{f' by {user}' if user else ''} via "
             f"{root.get('update-client') or 'tandem'} on {root.get('update-origin') or '?'}"
         )
     out += [
@@ -151,7 +155,7 @@ def render_status(xml: str, info: dict[str, Any], now: float, full: bool = False
         body = _shared_renderer(root, now, full)
     except Exception:  # noqa: BLE001 - a renderer bug must not hide the cluster's state
         body = None
-    return "\n".join(_summary(root, info, now) + (body or render_fallback(root)))
+    return "\n".join(_summary(root, info, now, full) + (body or render_fallback(root)))
 
 
 def warning_lines(root: etree._Element) -> list[str]:

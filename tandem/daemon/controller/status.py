@@ -299,7 +299,8 @@ def reassert_ops(
     body = etree.tostring(lrm, encoding="unicode")
     ops.append({"op": "modify", "parent": _STATUS, "xml":
                 f"<node_state id={quoteattr(nid)} uname={quoteattr(uname)}>{body}</node_state>"})
-    return ops + attribute_ops(nid, uname, failures)
+    # the node's own attributes go back with it (its #feature-set, as at its join)
+    return ops + attribute_ops(nid, uname, {"#feature-set": CRM_FEATURE_SET, **failures})
 
 
 def record_ops(

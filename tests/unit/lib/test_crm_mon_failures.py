@@ -428,3 +428,31 @@ def test_readable_interval_carries_a_unit_only_strictly_above_it() -> None:
     assert readable_interval(60000) == "60s"
     assert readable_interval(60001) == "1m1ms"
     assert readable_interval(1500) == "1.500s"
+
+
+@needs_crm_mon
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("user", [None, "hacluster"])
+def test_summary_dc_and_last_change_lines_like_crm_mon(full: bool, user: str | None,
+                                                       tmp_path: Path) -> None:
+    """``Current DC`` (with the node id under --show-detail) and ``Last change`` (``by USER``
+    only when the CIB names one), as crm_mon prints them."""
+    root = ORACLE_CASES["httpd-killed"]()
+    root.set("cib-last-written", "Wed Nov 25 15:49:06 2026")
+    root.set("update-origin", "pcmk-1")
+    root.set("update-client", "tandem")
+    if user:
+        root.set("update-user", user)
+    props = root.find("configuration/crm_config/cluster_property_set")
+    etree.SubElement(props, "nvpair", id="cib-bootstrap-options-dc-version", name="dc-version",
+                     value="tandem-0.1.0")
+    info = {"dc": "pcmk-2", "quorate": True, "daemon_version": "tandem-0.1.0",
+            "nodes": [{"id": 1, "name": "pcmk-1"}, {"id": 2, "name": "pcmk-2"}]}
+    ours = render_status(etree.tostring(root).decode(), info, time.time(), full=full).split("\n")
+    path = tmp_path / "cib.xml"
+    path.write_bytes(etree.tostring(root))
+    args = ["-1", "--inactive", *(["--show-detail"] if full else [])]
+    theirs = subprocess.run([CRM_MON, *args], env={**os.environ, "CIB_file": str(path)},
+                            capture_output=True, text=True, timeout=60).stdout.split("\n")
+    for key in ("  * Current DC:", "  * Last change:"):
+        assert [x for x in ours if x.startswith(key)] == [x for x in theirs if x.startswith(key)]
