@@ -472,6 +472,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
         active_on[r.id] = set(r.current)
     _order_constraints(cib, by_id, groups, per, graph, {cid: list(cs.instances) for cid, cs in clones.items()})
     fenced = _fencing(state, graph, per, have_fencing, quorate, nqp, node_order)
+    unfenced = _unfencing(state, graph, per, rscs, node_order, fenced)
     graph.propagate(active_on)
     _block_colocated_dependents(rscs, per, graph, active_on)
     for acts in per.values():
@@ -491,6 +492,8 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
     summary: list[str] = []
     for n, fa in fenced.items():
         summary.append(f"Fence ({fa.meta.get('action', 'reboot')}) {n} '{state.nodes[n].fence_reason}'")
+    for n, fa in unfenced.items():
+        summary.append(f"Fence (on) {n} '{fa.reason}'")
     for r in rscs:
         summary.extend(_summarise(r, per[r.id]))
 
@@ -630,6 +633,46 @@ def _fencing(
             else:
                 stop.runnable = False
     return fenced
+
+
+def _unfencing(
+    state: ClusterState,
+    graph: A.Graph,
+    per: dict[str, dict[str, object]],
+    rscs: list[Rsc],
+    node_order: list[str],
+    fenced: dict[str, A.Action],
+) -> dict[str, A.Action]:
+    """Unfence ("on") nodes before resources are probed or started there.
+
+    When a fencing device provides unfencing (meta ``provides=unfencing``),
+    every resource requires its node to be unfenced first; a node counts as
+    unfenced once the fencer recorded ``#node-unfenced`` for it.
+    """
+    if not state.options.fencing_enabled:
+        return {}
+    if not any(r.is_fencing and (r.meta.get("provides") or "").lower() == "unfencing" for r in rscs):
+        return {}
+    out: dict[str, A.Action] = {}
+    for n in reversed(node_order):
+        info = state.nodes[n]
+        if not info.online or info.unclean or n in fenced or info.attrs.get("#node-unfenced"):
+            continue
+        needing = [
+            a for r in rscs
+            for a in list(per[r.id]["probes"]) + [per[r.id].get("start")]  # type: ignore[operator]
+            if a is not None and a.node == n  # type: ignore[union-attr]
+        ]
+        if not needing:
+            continue
+        first = needing[0]
+        fa = graph.new(None, "stonith", n, optional=False)
+        fa.meta["action"] = "on"
+        fa.reason = f"required by {first.rsc} {first.task}"  # type: ignore[union-attr]
+        for a in needing:
+            A.Graph.order(fa, a, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)  # type: ignore[arg-type]
+        out[n] = fa
+    return out
 
 
 # --------------------------------------------------------------------------- failures
