@@ -2,8 +2,9 @@
 
 Pure: no I/O, no clock (``now`` is an input).  Steps, in Pacemaker's order:
 unpack the status, build the working resources, apply node criteria
-(location constraints, stickiness, fail-count bans), assign nodes
-(:mod:`tandem.scheduler.assign`), create actions and orderings and propagate
+(location constraints, failures and fencing from :mod:`tandem.scheduler.failures`,
+stickiness, fail-count bans), assign nodes (:mod:`tandem.scheduler.assign`),
+create actions and orderings (:mod:`tandem.scheduler.orders`) and propagate
 them (:mod:`tandem.scheduler.actions`), then summarise.
 """
 
@@ -22,6 +23,15 @@ from tandem.errors import CibError
 from tandem.scheduler import actions as A
 from tandem.scheduler import clones as clones_mod
 from tandem.scheduler.assign import Assigner
+from tandem.scheduler.failures import (
+    _apply_failures,
+    _effective_fail_count,
+    _fencing,
+    _node_health,
+    _op_def,
+    _unfencing,
+)
+from tandem.scheduler.orders import _order_constraints, _settle_group_pseudo_actions, expand
 from tandem.scheduler.provenance import Contribution, NullRecorder
 from tandem.scheduler.rsc import Coloc, GroupState, Rsc, primitive_meta
 
@@ -240,20 +250,6 @@ def _apply_locations(cib: Cib, state: ClusterState, by_id: dict[str, Rsc], group
             r.ensure_node(loc.node)
             r.add_score(loc.node, score, f"location constraint {loc.id}", "location", loc.id)
     return rechecks
-
-
-def expand(cib: Cib, name: str | None) -> list[str] | None:
-    """A tag or template name -> the resource ids it stands for (None for anything else)."""
-    if name is None:
-        return None
-    if name in cib.tags:
-        out: list[str] = []
-        for ref in cib.tags[name]:
-            out.extend(expand(cib, ref) or [ref])
-        return out
-    if name in cib.templates:
-        return [p.id for p in cib.primitives() if p.template == name]
-    return None
 
 
 def _colocations(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]]) -> None:
@@ -551,232 +547,10 @@ def _block_colocated_dependents(rscs: list[Rsc], per: dict[str, dict[str, object
 # --------------------------------------------------------------------------- node health
 
 
-def _node_health(state: ClusterState, node_order: list[str]) -> dict[str, int]:
-    """Per-node score from ``#health*`` attributes, as node-health-strategy says."""
-    strategy = (state.options.get("node-health-strategy") or "none").lower()
-    if strategy == "none":
-        return {}
-    words = {}
-    for w in ("red", "yellow", "green"):
-        try:
-            words[w] = S.parse(state.options.get(f"node-health-{w}") or "0")
-        except CibError:
-            words[w] = 0
-    if strategy == "migrate-on-red":
-        words = {"red": -INF, "yellow": 0, "green": 0}
-    elif strategy == "only-green":
-        words = {"red": -INF, "yellow": -INF, "green": 0}
-    out: dict[str, int] = {}
-    for n in node_order:
-        total = 0
-        if strategy in ("progressive", "custom"):
-            try:
-                total = S.parse(state.options.get("node-health-base") or "0")
-            except CibError:
-                total = 0
-        for name, value in state.nodes[n].attrs.items():
-            if not name.startswith("#health"):
-                continue
-            v = (value or "").strip().lower()
-            if v in words:
-                total = S.add(total, words[v])
-            else:
-                try:
-                    total = S.add(total, S.parse(v))
-                except CibError:
-                    continue
-        if total:
-            out[n] = total
-    return out
-
-
 # --------------------------------------------------------------------------- fencing
 
 
-def _fencing(
-    state: ClusterState,
-    graph: A.Graph,
-    per: dict[str, dict[str, object]],
-    have_fencing: bool,
-    quorate: bool,
-    nqp: str,
-    node_order: list[str],
-) -> dict[str, A.Action]:
-    """Fence unclean nodes when we can; stops there are then implied by the fencing.
-
-    Fencing needs it enabled, a device, and quorum (or no-quorum-policy=ignore,
-    or the node still in our membership).  When we cannot fence, stops on an
-    unclean node cannot run: those resources are blocked.
-    """
-    fenced: dict[str, A.Action] = {}
-    action = (state.options.get("fencing-action") or state.options.get("stonith-action") or "reboot").lower()
-    for n in reversed(node_order):
-        info = state.nodes[n]
-        if not info.unclean:
-            continue
-        can = state.options.fencing_enabled and have_fencing and (
-            quorate or nqp == "ignore" or info.online
-        )
-        if can:
-            fa = graph.new(None, "stonith", n, optional=False)
-            fa.meta["action"] = action
-            fenced[n] = fa
-    for acts in per.values():
-        stops: dict[str, A.Action] = acts["stops"]  # type: ignore[assignment]
-        for n, stop in stops.items():
-            if not state.nodes[n].unclean:
-                continue
-            if n in fenced:
-                stop.pseudo = True
-                stop.optional = False
-                A.Graph.order(fenced[n], stop, A.ORDERED)
-            else:
-                stop.runnable = False
-    return fenced
-
-
-def _unfencing(
-    state: ClusterState,
-    graph: A.Graph,
-    per: dict[str, dict[str, object]],
-    rscs: list[Rsc],
-    node_order: list[str],
-    fenced: dict[str, A.Action],
-) -> dict[str, A.Action]:
-    """Unfence ("on") nodes before resources are probed or started there.
-
-    When a fencing device provides unfencing (meta ``provides=unfencing``),
-    every resource requires its node to be unfenced first; a node counts as
-    unfenced once the fencer recorded ``#node-unfenced`` for it.
-    """
-    if not state.options.fencing_enabled:
-        return {}
-    if not any(r.is_fencing and (r.meta.get("provides") or "").lower() == "unfencing" for r in rscs):
-        return {}
-    out: dict[str, A.Action] = {}
-    for n in reversed(node_order):
-        info = state.nodes[n]
-        if not info.online or info.unclean or n in fenced or info.attrs.get("#node-unfenced"):
-            continue
-        needing = [
-            a for r in rscs
-            for a in list(per[r.id]["probes"]) + [per[r.id].get("start")]  # type: ignore[operator]
-            if a is not None and a.node == n  # type: ignore[union-attr]
-        ]
-        if not needing:
-            continue
-        first = needing[0]
-        fa = graph.new(None, "stonith", n, optional=False)
-        fa.meta["action"] = "on"
-        fa.reason = f"required by {first.rsc} {first.task}"  # type: ignore[union-attr]
-        for a in needing:
-            A.Graph.order(fa, a, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)  # type: ignore[arg-type]
-        out[n] = fa
-    return out
-
-
 # --------------------------------------------------------------------------- failures
-
-
-def _on_fail(r: Rsc, cib: Cib, state: ClusterState, task: str, interval: int) -> str:
-    op = _op_def(r, task, interval)
-    val = op.get("on-fail") if op is not None else None
-    if val is None:
-        val = resolve(cib.op_defaults, RuleContext(now=state.now)).get("on-fail")
-    if val:
-        return val.lower()
-    if r.meta.get("container"):
-        return "restart-container"  # a resource inside a container: the container is restarted
-    if task == "stop":
-        return "fence" if state.options.fencing_enabled else "block"
-    return "restart"
-
-
-def _effective_fail_count(r: Rsc, cib: Cib, state: ClusterState, per_op: dict[str, int] | None) -> int:
-    """Fail counts that count against migration-threshold.
-
-    Pacemaker Explained: the threshold has an effect only when the failed
-    operation's on-fail is ``restart`` (the default); fail counts recorded
-    without an operation (old CIBs) always count.
-    """
-    if not per_op:
-        return 0
-    total = 0
-    for key, count in per_op.items():
-        task, _, interval = key.rpartition("_")
-        if task and interval.isdigit() and _on_fail(r, cib, state, task, int(interval)) != "restart":
-            continue
-        total = S.add(total, count)
-    return total
-
-
-def _apply_failures(r: Rsc, cib: Cib, state: ClusterState, node_order: list[str], can_fence) -> list[datetime]:  # noqa: ANN001
-    """Pacemaker's reaction to failed operations in the history."""
-    from tandem.cib.unpack import PCMK_EXEC_NOT_INSTALLED, classify
-
-    rechecks: list[datetime] = []
-    failed = False
-    for n, h in r.history.items():
-        if n not in state.nodes or not (state.nodes[n].online or state.nodes[n].unclean):
-            continue  # offline nodes' history is not considered
-        for f in list(h.failures):
-            on_fail = _on_fail(r, cib, state, f.task, f.interval_ms)
-            if f.task == "stop" and on_fail not in ("ignore", "restart-container") and classify(f) != "not_installed":
-                # a resource that failed to stop there must never be placed there again
-                # (inside a container, restarting the container recovers it instead)
-                r.add_score(n, -INF, f"failed to stop on {n} (rc={f.rc})", "failure")
-            if r.failure_timeout_ms > 0 and f.last_rc_change and on_fail != "block":
-                expires = f.last_rc_change + r.failure_timeout_ms // 1000
-                if state.now.timestamp() >= expires:
-                    h.failures.remove(f)
-                    if f.task == "monitor" and f.interval_ms > 0 and h.last_start is not None:
-                        continue
-                    continue
-                rechecks.append(datetime.fromtimestamp(expires, tz=state.now.tzinfo))
-            kind = classify(f)
-            if state.nodes[n].unclean and can_fence(n):
-                h.failures.remove(f)  # fencing the node resolves whatever failed there
-                continue
-            if kind == "not_installed":
-                r.add_score(n, -INF, f"the agent is not installed on {n} (probe rc={f.rc})", "failure")
-                continue
-            if on_fail == "ignore" and f.status == PCMK_EXEC_NOT_INSTALLED:
-                on_fail = "restart"  # a missing agent cannot be ignored
-            if kind == "hard" and on_fail != "ignore":
-                r.add_score(n, -INF, f"hard error on {n}: {f.task} rc={f.rc}", "failure")
-            elif kind == "fatal" and on_fail != "ignore":
-                for m in node_order:
-                    r.add_score(m, -INF, f"fatal error on {n}: {f.task} rc={f.rc}", "failure")
-            if on_fail == "ignore":
-                h.failures.remove(f)
-                r.failure_ignored = True
-                if f.task == "stop" and h.ops and max(h.ops, key=lambda o: o.call_id) is f:
-                    h.role = ROLE_STOPPED  # pretend the stop succeeded
-                continue
-            failed = True
-            if on_fail == "block" and state.nodes[n].unclean:
-                pass  # its stop cannot run anyway until the node is fenced
-            elif on_fail == "block":
-                r.managed = False
-                r.blocked = True
-            elif on_fail == "stop":
-                r.target_role = ROLE_STOPPED
-            elif on_fail == "standby":
-                state.nodes[n].standby = True
-            elif on_fail == "fence" and state.options.fencing_enabled:
-                state.nodes[n].unclean = True
-                state.nodes[n].fence_reason = f"{r.id} failed there"
-        h.failed = any(classify(f) != "not_installed" for f in h.failures)
-        only_probes = all(o.task == "monitor" and o.interval_ms == 0 for o in h.ops)
-        if not h.failed and h.role != ROLE_STOPPED and h.last_start is None and only_probes:
-            # only failures made it look active, and they no longer count
-            h.role = ROLE_STOPPED
-    r.failed = failed and any(h.failed for h in r.history.values())
-    r.current = [
-        n for n, h in r.history.items()
-        if h.active and n in state.nodes and (state.nodes[n].online or state.nodes[n].unclean)
-    ]
-    return rechecks
 
 
 # --------------------------------------------------------------------------- actions per resource
@@ -822,15 +596,6 @@ def _version(v: str) -> tuple[int, ...]:
         except ValueError:
             out.append(0)
     return tuple(out)
-
-
-def _op_def(r: Rsc, name: str, interval: int):  # noqa: ANN202 - OpDef | None
-    if r.prim is None:
-        return None
-    for op in r.prim.ops:
-        if op.name == name and op.interval_ms == interval:
-            return op
-    return None
 
 
 def _recurring(r: Rsc) -> list:
@@ -971,195 +736,6 @@ def _timeout_ms(op) -> int | None:  # noqa: ANN001
 
     t = op.get("timeout")
     return parse_interval_ms(t) if t else None
-
-
-def _settle_group_pseudo_actions(graph: A.Graph, groups: dict[str, list[Rsc]]) -> None:
-    """A group's start/running (stop/stopped) happen when a member starts (stops).
-
-    Done after propagation: the group's pseudo actions mark progress, they do
-    not force anything on members that are already where they should be.
-    """
-    ids = set(groups)
-    by_group: dict[str, dict[str, A.Action]] = {}
-    for a in graph.actions:
-        if a.pseudo and a.rsc in ids and a.node is None:
-            by_group.setdefault(a.rsc, {})[a.task] = a  # type: ignore[index]
-    for gid, ga in by_group.items():
-        members = {m.id for m in groups[gid]}
-        starts = [a for a in graph.actions if a.rsc in members and a.task == "start"]
-        stops = [a for a in graph.actions if a.rsc in members and a.task == "stop"]
-        if any(not a.optional and a.runnable for a in starts):
-            for t in ("start", "running"):
-                if t in ga and ga[t].runnable:
-                    ga[t].optional = False
-        if any(not a.optional and a.runnable for a in stops):
-            for t in ("stop", "stopped"):
-                if t in ga and ga[t].runnable:
-                    ga[t].optional = False
-
-
-def _order_constraints(cib: Cib, by_id: dict[str, Rsc], groups: dict[str, list[Rsc]], per: dict[str, dict[str, object]], graph: A.Graph, clone_members: dict[str, list[Rsc]] | None = None) -> None:
-    chained = dict(groups)
-    groups = {**groups, **(clone_members or {})}
-    def actions_of_prim(r: Rsc, task: str) -> list[A.Action]:
-        acts = per[r.id]
-        if task == "start":
-            return [acts["start"]] if acts["start"] is not None else []  # type: ignore[list-item]
-        if task == "stop":
-            return list(acts["stops"].values())  # type: ignore[union-attr]
-        return []
-
-    gacts: dict[str, dict[str, A.Action]] = {}
-    for gid, members in groups.items():
-        if not members:
-            continue
-        ga = {t: graph.new(gid, t, None, optional=True) for t in ("start", "running", "stop", "stopped")}
-        for a in ga.values():
-            a.pseudo = True
-        gacts[gid] = ga
-        for m in members:
-            for a in actions_of_prim(m, "start") + actions_of_prim(m, "stop"):
-                a.meta["group"] = gid
-            for st in actions_of_prim(m, "start"):
-                A.Graph.order(ga["start"], st, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS | A.FIRST_IMPLIES_THEN)
-                A.Graph.order(st, ga["running"], A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
-            for sp in actions_of_prim(m, "stop"):
-                A.Graph.order(ga["stop"], sp, A.ORDERED | A.FIRST_IMPLIES_THEN)
-                A.Graph.order(sp, ga["stopped"], A.ORDERED | A.FIRST_IMPLIES_THEN)
-        A.Graph.order(ga["stopped"], ga["start"], A.ORDERED)
-
-    def group_action(name: str, task: str, as_first: bool) -> list[A.Action]:
-        ga = gacts.get(name)
-        if ga is None:
-            return []
-        if as_first:
-            task = {"start": "running", "stop": "stopped"}.get(task, task)
-        return [ga[task]] if task in ga else []
-
-    def actions_of(r: Rsc, task: str) -> list[A.Action]:
-        return actions_of_prim(r, task)
-
-    def first_end(name: str, task: str) -> list[Rsc]:
-        if name in by_id:
-            return [by_id[name]]
-        if name in groups and groups[name]:
-            return [groups[name][-1] if task in ("start", "promote") else groups[name][0]]
-        return []
-
-    def then_end(name: str, task: str) -> list[Rsc]:
-        if name in by_id:
-            return [by_id[name]]
-        if name in groups and groups[name]:
-            return [groups[name][0] if task in ("start", "promote") else groups[name][-1]]
-        return []
-
-    inverse = {"start": "stop", "stop": "start", "promote": "demote", "demote": "promote"}
-
-    def link(first: Rsc, fa: str, then: Rsc, ta: str, flags: int) -> None:
-        for f in actions_of(first, fa):
-            for t in actions_of(then, ta):
-                A.Graph.order(f, t, flags)
-
-    def link_any(first: str, fa: str, then: str, ta: str, flags: int) -> None:
-        fas = group_action(first, fa, True) or [
-            a for r in first_end(first, fa) for a in actions_of(r, fa)
-        ]
-        tas = group_action(then, ta, False) or [
-            a for r in then_end(then, ta) for a in actions_of(r, ta)
-        ]
-        for f in fas:
-            for t in tas:
-                if f.rsc != t.rsc:
-                    A.Graph.order(f, t, flags)
-
-    def one(first: str, fa: str, then: str, ta: str, kind: str, symmetrical: bool) -> None:
-        if kind == "mandatory":
-            flags = A.ORDERED | A.FIRST_IMPLIES_THEN
-            if fa in ("start", "promote"):
-                flags |= A.UNRUNNABLE_FIRST_BLOCKS
-            if not symmetrical:
-                flags = A.ORDERED | A.ASYMMETRIC | A.UNRUNNABLE_FIRST_BLOCKS
-        else:
-            flags = A.ORDERED
-        iflags = A.ORDERED
-        if first in gacts or then in gacts:
-            link_any(first, fa, then, ta, flags)
-            if symmetrical and fa in inverse and ta in inverse:
-                link_any(then, inverse[ta], first, inverse[fa], iflags)
-            return
-        for fr in first_end(first, fa):
-            for tr in then_end(then, ta):
-                if fr is not tr:
-                    link(fr, fa, tr, ta, flags)
-        if symmetrical and fa in inverse and ta in inverse:
-            for tr in first_end(then, inverse[ta]):
-                for fr in then_end(first, inverse[fa]):
-                    if fr is not tr:
-                        link(tr, inverse[ta], fr, inverse[fa], iflags)
-
-    # group members are ordered one after the other
-    for members in chained.values():
-        for prev, cur in zip(members, members[1:], strict=False):
-            link(prev, "start", cur, "start", A.ORDERED | A.FIRST_IMPLIES_THEN | A.UNRUNNABLE_FIRST_BLOCKS)
-            link(cur, "stop", prev, "stop", A.ORDERED | A.THEN_IMPLIES_FIRST | A.UNRUNNABLE_FIRST_BLOCKS)
-            if cur.current:
-                # a later member that is running must stop before an earlier one (re)starts
-                link(cur, "stop", prev, "start", A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)
-
-    for o in cib.orders:
-        kind = (o.kind or "").lower()
-        if not kind:
-            if o.score is not None:
-                try:
-                    kind = "mandatory" if S.parse(o.score) > 0 else "optional"
-                except CibError:
-                    kind = "mandatory"
-            else:
-                kind = "mandatory"
-        if o.symmetrical is not None:
-            sym = o.symmetrical.lower() in ("true", "1", "yes", "on")
-        else:
-            sym = kind != "serialize"
-        if not o.sets and (expand(cib, o.first) is not None or expand(cib, o.then) is not None):
-            fx = expand(cib, o.first) or [o.first or ""]
-            tx = expand(cib, o.then) or [o.then or ""]
-            for rids in (fx, tx):
-                for a, b in zip(rids, rids[1:], strict=False):
-                    one(a, o.first_action if rids is fx else o.then_action, b,
-                        o.first_action if rids is fx else o.then_action, kind, sym)
-            for a in fx:
-                for b in tx:
-                    one(a, o.first_action, b, o.then_action, kind, sym)
-            continue
-        if o.sets:
-            seq: list[list[str]] = []
-            for s in o.sets:
-                rids = s.resources
-                if s.sequential:
-                    for a, b in zip(rids, rids[1:], strict=False):
-                        one(a, s.action or "start", b, s.action or "start", kind, sym)
-                seq.append(rids)
-            for i in range(len(seq) - 1):
-                fa = o.sets[i].action or "start"
-                ta = o.sets[i + 1].action or "start"
-                if not o.sets[i].require_all:
-                    # one member of this set is enough for the next set to go ahead
-                    gate = graph.new(f"one-or-more:{o.sets[i].id}", "one-or-more", None)
-                    gate.pseudo = True
-                    for a in seq[i]:
-                        for f in [x for r in first_end(a, fa) for x in actions_of(r, fa)]:
-                            A.Graph.order(f, gate, A.ORDERED | A.ONE_OR_MORE)
-                    for b in seq[i + 1]:
-                        for t in [x for r in then_end(b, ta) for x in actions_of(r, ta)]:
-                            A.Graph.order(gate, t, A.ORDERED | A.UNRUNNABLE_FIRST_BLOCKS)
-                    continue
-                for a in seq[i]:
-                    for b in seq[i + 1]:
-                        one(a, fa, b, ta, kind, sym)
-            continue
-        if o.first is None or o.then is None:
-            continue
-        one(o.first, o.first_action, o.then, o.then_action, kind, sym)
 
 
 # --------------------------------------------------------------------------- summary
