@@ -407,6 +407,7 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
                 info.fence_reason = "cluster does not have quorum"
     for r in rscs:
         rechecks.extend(_apply_failures(r, cib, state, node_order, can_fence))
+    rechecks.extend(_shutdown_locks(rscs, state, node_order))
 
     for r in rscs:
         if no_fencing or any(state.nodes[n].maintenance for n in r.current):
@@ -512,6 +513,44 @@ def schedule(cib: Cib, now: datetime, recorder: NullRecorder | None = None, stat
         rscs=rscs,
         shutdown_nodes=shutdown_nodes,
     )
+
+
+def _shutdown_locks(rscs: list[Rsc], state: ClusterState, node_order: list[str]) -> list[datetime]:
+    """shutdown-lock: a resource stopped by its node's clean shutdown stays with that node.
+
+    The resource's history (``lrm_resource``) carries ``shutdown-lock`` (the time
+    of the lock) after its stop there; while the
+    node is down and ``shutdown-lock-limit`` (if set) has not passed, the
+    resource may run nowhere else (Pacemaker Explained, cluster options).
+    """
+    from tandem.cib.options import is_true
+    from tandem.cib.rules import parse_interval_ms
+
+    if not is_true(state.options.get("shutdown-lock")):
+        return []
+    limit_s = parse_interval_ms(state.options.get("shutdown-lock-limit"), 0) // 1000
+    now = state.now.timestamp()
+    rechecks: list[datetime] = []
+    for r in rscs:
+        for n, h in r.history.items():
+            info = state.nodes.get(n)
+            if info is None or info.online or not h.ops:
+                continue
+            last = max(h.ops, key=lambda o: o.call_id)
+            el = last.element
+            parent = el.getparent() if last.task == "stop" and el is not None else None  # type: ignore[attr-defined]
+            lock = parent.get("shutdown-lock") if parent is not None else None  # on lrm_resource
+            if not lock or not lock.isdigit():
+                continue
+            if limit_s > 0:
+                expires = int(lock) + limit_s
+                if now >= expires:
+                    continue
+                rechecks.append(datetime.fromtimestamp(expires, tz=state.now.tzinfo))
+            for m in node_order:
+                if m != n:
+                    r.add_score(m, -INF, f"shutdown lock: {r.id} waits for {n} to come back", "location")
+    return rechecks
 
 
 def _block_colocated_dependents(rscs: list[Rsc], per: dict[str, dict[str, object]], graph: A.Graph, active_on: dict[str, set[str]]) -> None:
