@@ -299,6 +299,31 @@ def run_stop(w: Walkthrough, pr: Prober) -> Run:
                transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
 
 
+def _crash_run(w: Walkthrough, pr: Prober, scenario: str, victim: str, survivor: str) -> Run:
+    """Power cut of ``victim`` (active) until ``survivor`` serves; the downtime split."""
+    cut = w.lab.crash(victim)
+    w.wait_placement({"ClusterIP": survivor, "WebSite": survivor}, survivor, timeout=120)
+    wait_for(lambda: w.curl().endswith(f"{survivor}</body></html>"), 30, f"{survivor} serving")
+    down = pr.outage(cut, cut, survivor)
+    ev = log_events(w.lab, survivor, cut)
+    member = first(ev, rf"membership is now \[{survivor}\]")
+    win = transition_window(w.lab, cut, rf"Start +ClusterIP \( {survivor} \)")
+    agents = exec_ms(
+        w,
+        survivor,
+        [(survivor, "ClusterIP_last_0", "start"), (survivor, "WebSite_last_0", "start"),
+         (survivor, "WebSite_monitor_3000", "monitor")],
+    )  # fmt: skip
+    return Run(
+        scenario,
+        down,
+        detection=(member - cut) if member else 0.0,
+        agents=agents,
+        reaction=(win[0] - member) if member and win else None,
+        transition=(win[1] - win[0]) if win else 0.0,
+    )
+
+
 def run_crash_not_dc(w: Walkthrough, pr: Prober) -> Run:
     """Crash of the active node when it is not the DC: the DC (pcmk-1, lowest node id)
     survives and recovers.  ``WebSite prefers pcmk-2=500`` puts both resources on
@@ -306,27 +331,7 @@ def run_crash_not_dc(w: Walkthrough, pr: Prober) -> Run:
     t = lambda *a: w.tandem("pcmk-1", *a, show=False)  # noqa: E731
     t("constraint", "location", "WebSite", "prefers", "pcmk-2=500")
     steady(w, "pcmk-2")
-    cut = w.lab.crash("pcmk-2")
-    w.wait_placement({"ClusterIP": "pcmk-1", "WebSite": "pcmk-1"}, "pcmk-1", timeout=120)
-    wait_for(lambda: w.curl().endswith("pcmk-1</body></html>"), 30, "pcmk-1 serving")
-    down = pr.outage(cut, cut, "pcmk-1")
-    ev = log_events(w.lab, "pcmk-1", cut)
-    member = first(ev, r"membership is now \[pcmk-1\]")
-    win = transition_window(w.lab, cut, r"Start +ClusterIP \( pcmk-1 \)")
-    agents = exec_ms(
-        w,
-        "pcmk-1",
-        [("pcmk-1", "ClusterIP_last_0", "start"), ("pcmk-1", "WebSite_last_0", "start"),
-         ("pcmk-1", "WebSite_monitor_3000", "monitor")],
-    )  # fmt: skip
-    run = Run(
-        "crash-not-dc",
-        down,
-        detection=(member - cut) if member else 0.0,
-        agents=agents,
-        reaction=(win[0] - member) if member and win else None,
-        transition=(win[1] - win[0]) if win else 0.0,
-    )
+    run = _crash_run(w, pr, "crash-not-dc", "pcmk-2", "pcmk-1")
     t("constraint", "remove", "location-WebSite-pcmk-2-500")
     w.lab.boot("pcmk-2")
     w.tandem("pcmk-2", "cluster", "start", "--wait", show=False)
@@ -335,26 +340,7 @@ def run_crash_not_dc(w: Walkthrough, pr: Prober) -> Run:
 
 
 def run_crash_and_failback(w: Walkthrough, pr: Prober) -> tuple[Run, Run]:
-    cut = w.lab.crash("pcmk-1")
-    steady(w, "pcmk-2")
-    down = pr.outage(cut, cut, "pcmk-2")
-    ev = log_events(w.lab, "pcmk-2", cut)
-    member = first(ev, r"membership is now \[pcmk-2\]")
-    win = transition_window(w.lab, cut, r"Start +ClusterIP \( pcmk-2 \)")
-    agents = exec_ms(
-        w,
-        "pcmk-2",
-        [("pcmk-2", "ClusterIP_last_0", "start"), ("pcmk-2", "WebSite_last_0", "start"),
-         ("pcmk-2", "WebSite_monitor_3000", "monitor")],
-    )  # fmt: skip
-    crash = Run(
-        "crash",
-        down,
-        detection=(member - cut) if member else 0.0,
-        agents=agents,
-        reaction=(win[0] - member) if member and win else None,
-        transition=(win[1] - win[0]) if win else 0.0,
-    )
+    crash = _crash_run(w, pr, "crash", "pcmk-1", "pcmk-2")
     w.lab.boot("pcmk-1")
     t0 = time.time()
     w.tandem("pcmk-1", "cluster", "start", "--wait", show=False)
