@@ -57,7 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tandem.demo import CREATE_WEBSITE, VIP, Walkthrough, wait_for  # noqa: E402
+from tandem.demo import CREATE_CLUSTERIP, CREATE_WEBSITE, VIP, Walkthrough, wait_for  # noqa: E402
 from tandem.lab import Lab  # noqa: E402
 
 PROBE = r"""
@@ -225,8 +225,7 @@ def exec_ms(w: Walkthrough, node_view: str, wanted: list[tuple[str, str, str]]) 
 CONFIG: tuple[tuple[str, ...], ...] = (
     ("property", "set", "stonith-enabled=false"),
     ("resource", "defaults", "resource-stickiness=100"),
-    ("resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", f"ip={VIP}",
-     "cidr_netmask=32", "op", "monitor", "interval=30s"),
+    CREATE_CLUSTERIP,
     CREATE_WEBSITE,
     ("constraint", "colocation", "add", "WebSite", "with", "ClusterIP", "INFINITY"),
     ("constraint", "order", "ClusterIP", "then", "WebSite"),
@@ -248,10 +247,13 @@ def build(w: Walkthrough) -> None:
     steady(w, "pcmk-1")
 
 
-def steady(w: Walkthrough, node: str) -> None:
+def steady(w: Walkthrough, node: str, view: str | None = None) -> None:
+    """Both resources on ``node`` (as ``view``'s status shows; default: the other node's,
+    if that node is up) and the VIP served by it."""
     want = {"ClusterIP": node, "WebSite": node}
-    view = "pcmk-2" if node == "pcmk-1" else "pcmk-1"
-    view = view if w.lab.is_running(view) else node
+    if view is None:
+        view = "pcmk-2" if node == "pcmk-1" else "pcmk-1"
+        view = view if w.lab.is_running(view) else node
     w.wait_placement(want, view, timeout=120)
     wait_for(lambda: w.curl().endswith(f"{node}</body></html>"), 30, f"{node} serving")
 
@@ -268,17 +270,24 @@ def moved(w: Walkthrough, src: str, dst: str) -> list[tuple[str, str, str]]:
     ]
 
 
+def _move_run(w: Walkthrough, pr: Prober, scenario: str, t0: float, src: str, dst: str) -> Run:
+    """A move src -> dst that began at ``t0`` and is served by ``dst`` now: the downtime,
+    the DC's transition and each operation's exec-time (read from ``dst``'s CIB)."""
+    down = pr.outage(t0, None, dst)
+    win = transition_window(w.lab, t0, rf"Move +ClusterIP \( {src} -> {dst}")
+    detail = exec_detail(w, dst, moved(w, src, dst))
+    return Run(scenario, down, agents=sum(detail.values()) / 1000,
+               transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
+
+
 def run_clean(w: Walkthrough, pr: Prober) -> Run:
     t0 = time.time()
     w.tandem("pcmk-1", "node", "standby", "pcmk-1", show=False)
     steady(w, "pcmk-2")
-    down = pr.outage(t0, None, "pcmk-2")
-    win = transition_window(w.lab, t0, r"Move +ClusterIP \( pcmk-1 -> pcmk-2")
-    detail = exec_detail(w, "pcmk-2", moved(w, "pcmk-1", "pcmk-2"))
+    run = _move_run(w, pr, "clean", t0, "pcmk-1", "pcmk-2")
     w.tandem("pcmk-1", "node", "unstandby", "pcmk-1", show=False)
     steady(w, "pcmk-1")
-    return Run("clean", down, agents=sum(detail.values()) / 1000,
-               transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
+    return run
 
 
 def run_stop(w: Walkthrough, pr: Prober) -> Run:
@@ -287,23 +296,18 @@ def run_stop(w: Walkthrough, pr: Prober) -> Run:
     p = w.stop_node("pcmk-1")
     if p.returncode:
         raise SystemExit(f"tandem cluster stop pcmk-1: {p.stderr.strip()}")
-    w.wait_placement({"ClusterIP": "pcmk-2", "WebSite": "pcmk-2"}, "pcmk-2", timeout=120)
-    wait_for(lambda: w.curl().endswith("pcmk-2</body></html>"), 30, "pcmk-2 serving")
-    down = pr.outage(t0, None, "pcmk-2")
-    win = transition_window(w.lab, t0, r"Move +ClusterIP \( pcmk-1 -> pcmk-2")
+    steady(w, "pcmk-2", view="pcmk-2")  # pcmk-1's daemon is stopped
     # pcmk-1's own records leave with it; the survivor's are in the CIB
-    detail = exec_detail(w, "pcmk-2", moved(w, "pcmk-1", "pcmk-2"))
+    run = _move_run(w, pr, "stop", t0, "pcmk-1", "pcmk-2")
     w.start_node("pcmk-1")
     steady(w, "pcmk-1")
-    return Run("stop", down, agents=sum(detail.values()) / 1000,
-               transition=(win[1] - win[0]) if win else 0.0, notes={"exec_ms": detail})
+    return run
 
 
 def _crash_run(w: Walkthrough, pr: Prober, scenario: str, victim: str, survivor: str) -> Run:
     """Power cut of ``victim`` (active) until ``survivor`` serves; the downtime split."""
     cut = w.lab.crash(victim)
-    w.wait_placement({"ClusterIP": survivor, "WebSite": survivor}, survivor, timeout=120)
-    wait_for(lambda: w.curl().endswith(f"{survivor}</body></html>"), 30, f"{survivor} serving")
+    steady(w, survivor, view=survivor)
     down = pr.outage(cut, cut, survivor)
     ev = log_events(w.lab, survivor, cut)
     member = first(ev, rf"membership is now \[{survivor}\]")
@@ -345,11 +349,7 @@ def run_crash_and_failback(w: Walkthrough, pr: Prober) -> tuple[Run, Run]:
     t0 = time.time()
     w.tandem("pcmk-1", "cluster", "start", "--wait", show=False)
     steady(w, "pcmk-1")
-    down = pr.outage(t0, None, "pcmk-1")
-    win = transition_window(w.lab, t0, r"Move +ClusterIP \( pcmk-2 -> pcmk-1")
-    agents = exec_ms(w, "pcmk-1", moved(w, "pcmk-2", "pcmk-1"))
-    back = Run("failback", down, agents=agents, transition=(win[1] - win[0]) if win else 0.0)
-    return crash, back
+    return crash, _move_run(w, pr, "failback", t0, "pcmk-2", "pcmk-1")
 
 
 def run_httpd(w: Walkthrough, pr: Prober) -> Run:

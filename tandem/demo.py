@@ -37,6 +37,10 @@ NODES = ("pcmk-1", "pcmk-2")
 APACHE_CONF = "/etc/apache2/apache2.conf"
 #: The walkthrough's `resource create WebSite ...` (section 6), shared by the demo,
 #: the lab test and bench/failover.py.
+CREATE_CLUSTERIP = (
+    "resource", "create", "ClusterIP", "ocf:heartbeat:IPaddr2", f"ip={VIP}", "cidr_netmask=32",
+    "op", "monitor", "interval=30s",
+)  # fmt: skip
 CREATE_WEBSITE = (
     "resource", "create", "WebSite", "ocf:heartbeat:apache", f"configfile={APACHE_CONF}",
     "statusurl=http://localhost/server-status", "op", "monitor", "interval=3s",
@@ -482,18 +486,7 @@ def _run_live(w: Walkthrough) -> None:
     w.tandem("pcmk-1", "property", "set", "stonith-enabled=false")
     w.tandem("pcmk-1", "verify", "-L", "-V")
     banner("4. The virtual IP")
-    w.tandem(
-        "pcmk-1",
-        "resource",
-        "create",
-        "ClusterIP",
-        "ocf:heartbeat:IPaddr2",
-        f"ip={VIP}",
-        "cidr_netmask=32",
-        "op",
-        "monitor",
-        "interval=30s",
-    )
+    w.tandem("pcmk-1", *CREATE_CLUSTERIP)
     wait_for(lambda: w.vip_nodes() == ["pcmk-1"] or w.vip_nodes() == ["pcmk-2"], 60, "the VIP")
     w.tandem("pcmk-1", "status")
     w.tandem("pcmk-1", "resource", "--full")

@@ -13,14 +13,11 @@ them in clear in pcs_users.conf; this is a deliberate improvement.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +25,7 @@ from typing import Any
 
 from tandem.api.paths import DEFAULT_PORT
 from tandem.errors import TandemError, UsageError, error
+from tandem.util.files import replace_atomic
 
 # A host/node name: what a hostname may contain, and never a path component trick.
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})$")
@@ -54,9 +52,10 @@ def validate_node_name(name: object, what: str = "node name") -> str:
 
 def write_private_json(path: Path, data: Any) -> None:
     """Atomically replace ``path`` with ``data`` as JSON, mode 0600 from creation."""
+    text = json.dumps(data, indent=4, sort_keys=True) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        replace_atomic(path, text.encode("utf-8"), mode=0o600)
     except OSError as exc:
         raise TandemError(
             error(
@@ -65,18 +64,6 @@ def write_private_json(path: Path, data: Any) -> None:
                 path=str(path),
             )
         ) from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=4, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any] | None:

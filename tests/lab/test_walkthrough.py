@@ -21,6 +21,7 @@ import pytest
 
 from tandem.demo import (
     CONSTRAINT_FULL,
+    CREATE_CLUSTERIP,
     CREATE_WEBSITE,
     NODES,
     SECTION6,
@@ -80,18 +81,7 @@ def test_3_stonith_check(wt: Walkthrough) -> None:
 
 
 def test_4_virtual_ip(wt: Walkthrough) -> None:
-    p = wt.tandem(
-        "pcmk-1",
-        "resource",
-        "create",
-        "ClusterIP",
-        "ocf:heartbeat:IPaddr2",
-        f"ip={VIP}",
-        "cidr_netmask=32",
-        "op",
-        "monitor",
-        "interval=30s",
-    )
+    p = wt.tandem("pcmk-1", *CREATE_CLUSTERIP)
     assert p.returncode == 0, p.stderr
     holders = wait_for(lambda: wt.vip_nodes(), 60, "the VIP on some node's eth0")
     assert len(holders) == 1, holders  # on one node's eth0 only
